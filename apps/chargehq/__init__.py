@@ -1,0 +1,1 @@
+"""Charge HQ Push API forwarder: payload building, sender and the AppDaemon app."""
