@@ -125,12 +125,17 @@ class TransientApiError(TransientError, ApiError):
         ApiError.__init__(self, code, path)
 
 
-class HttpStatusError(TransientError):
-    """A non-2xx HTTP status (undocumented by APsystems; 5xx is transient, 4xx is not expected)."""
+class HttpStatusError(ApsystemsError):
+    """A non-2xx HTTP status: undocumented by APsystems, so a 4xx points at our side or a proxy."""
 
     def __init__(self, status: int, path: str, preview: str) -> None:
         self.status = status
-        super().__init__(f"HTTP {status} from APsystems for {path}: {preview!r}")
+        self.path = path
+        ApsystemsError.__init__(self, f"HTTP {status} from APsystems for {path}: {preview!r}")
+
+
+class ServerHttpError(HttpStatusError, TransientError):
+    """HTTP 5xx: the server or a gateway failed; worth trying again at the next poll."""
 
 
 class ResponseFormatError(TransientError):
@@ -150,3 +155,7 @@ def error_for_code(code: int, path: str = "") -> ApiError:
     if code in TRANSIENT_CODES:
         return TransientApiError(code, path)
     return ApiError(code, path)
+
+
+class NetworkError(TransientError):
+    """The request failed on the way: connection refused or dropped, DNS, TLS, or a timeout."""

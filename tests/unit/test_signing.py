@@ -10,11 +10,14 @@ TS = "1700000000000"
 NONCE = "5e36eab8295911ee90751eff13c2920b"
 
 VECTORS = [
-    ("GET", "/user/api/v2/systems/summary/AZ12649A3DFF", "HmacSHA256",
-     "Oi9nquQLGDz60KEEsJ4ugdwebupoZcTgMNvE0sMs+PQ="),
-    ("GET", "/user/api/v2/systems/AZ12649A3DFF/devices/inverter/batch/energy/203000001234"
-            "?energy_level=power&date_range=2024-06-15", "HmacSHA256",
-     "FVf2pQBRlkgh9cQZ/wTjzM1Dp5hC9s68Dn2so73xwas="),
+    ("GET", "/user/api/v2/systems/summary/AZ12649A3DFF", "HmacSHA256", "Oi9nquQLGDz60KEEsJ4ugdwebupoZcTgMNvE0sMs+PQ="),
+    (
+        "GET",
+        "/user/api/v2/systems/AZ12649A3DFF/devices/inverter/batch/energy/203000001234"
+        "?energy_level=power&date_range=2024-06-15",
+        "HmacSHA256",
+        "FVf2pQBRlkgh9cQZ/wTjzM1Dp5hC9s68Dn2so73xwas=",
+    ),
     ("GET", "/user/api/v2/systems/summary/AZ12649A3DFF", "HmacSHA1", "AlKO1c0bN87Q4fYA4+Rke6+mVqo="),
     ("POST", "/installer/api/v2/systems", "HmacSHA256", "MN+kJzUu+t4IhcR7NR1hc8cDOANTdsLzn0DPGks0KSA="),
 ]
@@ -35,8 +38,7 @@ def test_reference_vectors(method: str, path: str, sig_method: str, expected: st
 
 def test_full_string_for_vector_1() -> None:
     assert string_to_sign(TS, NONCE, APP_ID, "AZ12649A3DFF", "get", "HmacSHA256") == (
-        "1700000000000/5e36eab8295911ee90751eff13c2920b/0123456789abcdef0123456789abcdef"
-        "/AZ12649A3DFF/GET/HmacSHA256"
+        "1700000000000/5e36eab8295911ee90751eff13c2920b/0123456789abcdef0123456789abcdef/AZ12649A3DFF/GET/HmacSHA256"
     )
 
 

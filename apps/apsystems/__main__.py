@@ -1,0 +1,7 @@
+"""``python -m apsystems check|simulate``."""
+
+import sys
+
+from apsystems.cli import main
+
+sys.exit(main())
