@@ -1,0 +1,1 @@
+"""Shared test support: helpers that several test layers use (not tests themselves)."""
