@@ -1,0 +1,173 @@
+"""A year of polling at several latitudes: the adaptive plan against the reference's static interval.
+
+Run as ``.venv/bin/python -m benchmarks.budget_year [--failure-rate 0.05 --manual-per-month 20]``.
+Prints, per scenario and month, the calls used, the share of the quota, the mean planned
+interval and the mean age of the data in the solar window; exits 1 if any adaptive month
+exceeds the quota (the one promise that must never break).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apps"))
+
+from apsystems.budget_sim import Scenario, YearFigures, simulate_adaptive, simulate_static
+from apsystems.pacing import BudgetSettings, Fleet, PollSource
+from apsystems.solar_window import Site
+
+# A real place near each latitude, so that time zones and DST are realistic.
+SITES: dict[float, Site] = {
+    65.0: Site(65.0, 25.47, "Europe/Helsinki"),
+    64.0: Site(64.0, -21.94, "Atlantic/Reykjavik"),
+    51.5: Site(51.5, -0.12, "Europe/London"),
+    45.0: Site(45.0, 7.68, "Europe/Rome"),
+    0.0: Site(0.0, 32.58, "Africa/Kampala"),
+    -33.9: Site(-33.9, 18.42, "Africa/Johannesburg"),
+    -35.0: Site(-35.0, 138.6, "Australia/Adelaide"),
+    -45.0: Site(-45.0, 170.5, "Pacific/Auckland"),
+}
+FLEETS = ((6, 1), (20, 1), (30, 3))
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@dataclass(frozen=True)
+class Result:
+    adaptive: YearFigures
+    static: YearFigures
+    static_unfixed: YearFigures | None
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:5.1f}m"
+
+
+def print_scenario(result: Result) -> None:
+    adaptive, static = result.adaptive, result.static
+    scenario = adaptive.scenario
+    quota = scenario.settings.quota
+    print(
+        f"\n== {scenario.label} ({scenario.site.time_zone}) — quota {quota}; adaptive {adaptive.interval_note}"
+        f" vs reference {static.interval_note}"
+    )
+    print(
+        " month solar_h |  calls  share polls fixed manual refused interval  age   |"
+        " static calls  share  age   | data age ratio"
+    )
+    for a, s in zip(adaptive.months, static.months, strict=True):
+        ratio = a.mean_age_s / s.mean_age_s if s.mean_age_s else 0.0
+        if a.all_at_min_interval:
+            flag = "  <- min_interval all month"
+        elif a.min_interval_s == scenario.settings.min_interval_s:
+            flag = "  <- min_interval at times"
+        else:
+            flag = ""
+        over = " OVER" if a.over_quota else ""
+        static_over = "!" if s.over_quota else " "
+        print(
+            f" {MONTHS[a.month - 1]:>5} {a.solar_hours:7.1f} | {a.calls:6d} {a.share:6.1%} {a.polls:5d}"
+            f" {a.fixed_calls:5d} {a.manual_calls:6d} {a.refused:7d} {a.mean_interval_s:7.0f}s"
+            f" {_minutes(a.mean_age_s)} |"
+            f" {s.calls:11d}{static_over} {s.share:6.1%} {_minutes(s.mean_age_s)} | {ratio:5.2f}{over}{flag}"
+        )
+    ratio = adaptive.mean_age_s / static.mean_age_s if static.mean_age_s else 0.0
+    print(
+        f"  year         | max {adaptive.max_calls} calls, min share {adaptive.min_share:.1%},"
+        f" mean age {adaptive.mean_age_s / 60:.1f} min | static max {static.max_calls},"
+        f" mean age {static.mean_age_s / 60:.1f} min | {ratio:5.2f}"
+    )
+    if result.static_unfixed is not None:
+        unfixed = result.static_unfixed
+        print(
+            f"  reference with its latitude sign bug: {unfixed.interval_note}, max {unfixed.max_calls} calls/month"
+            f" ({'over' if unfixed.max_calls > quota else 'within'} the quota)"
+        )
+
+
+def print_summary(results: Sequence[Result]) -> None:
+    print("\n== Summary (adaptive never above the quota; 'exempt' months hit min_interval: polls as fast as allowed)")
+    print(
+        " scenario                          | adaptive max  min share (non-exempt)  age   |"
+        " static max  age   | ratio | sign-bug max"
+    )
+    for r in results:
+        a, s = r.adaptive, r.static
+        floor = a.scenario.settings.min_interval_s
+        counted = [m.share for m in a.months if m.min_interval_s != floor]
+        min_share = f"{min(counted):6.1%}" if counted else "   n/a"
+        exempt = sum(m.min_interval_s == floor for m in a.months)
+        bug = f"{r.static_unfixed.max_calls:6d}" if r.static_unfixed is not None else "     -"
+        ratio = a.mean_age_s / s.mean_age_s if s.mean_age_s else 0.0
+        print(
+            f" {a.scenario.label:33} | {a.max_calls:12d}  {min_share} ({exempt} exempt)      "
+            f" {_minutes(a.mean_age_s)} | {s.max_calls:10d} {_minutes(s.mean_age_s)} | {ratio:5.2f} | {bug}"
+        )
+
+
+def _fleets(text: str) -> list[tuple[int, int]]:
+    pairs = []
+    for item in text.split(","):
+        inverters, _, ecus = item.partition("/")
+        pairs.append((int(inverters), int(ecus or 1)))
+    return pairs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--year", type=int, default=2027)
+    parser.add_argument("--quota", type=int, default=1000)
+    parser.add_argument("--latitudes", default=",".join(f"{lat:g}" for lat in SITES))
+    parser.add_argument("--fleets", default=",".join(f"{i}/{e}" for i, e in FLEETS), help="inverters/ECUs,…")
+    parser.add_argument("--source", choices=[s.value for s in PollSource], default=PollSource.SYSTEM.value)
+    parser.add_argument("--failure-rate", type=float, default=0.0, help="share of calls that fail (still counted)")
+    parser.add_argument("--manual-per-month", type=int, default=0, help="manual actions a month")
+    parser.add_argument("--manual-cost", type=int, default=1, help="calls one manual action spends")
+    parser.add_argument("--summary-only", action="store_true")
+    parser.add_argument(
+        "--issue-scenario",
+        action="store_true",
+        help="issue #3's benchmark: 5%% failures, 20 manual actions a month, lat 64/51.5/0/-33.9/-45, 6/1 and 30/3",
+    )
+    args = parser.parse_args(argv)
+    if args.issue_scenario:
+        args.failure_rate, args.manual_per_month = 0.05, 20
+        args.latitudes, args.fleets = "64,51.5,0,-33.9,-45", "6/1,30/3"
+
+    settings = BudgetSettings(quota=args.quota, poll_source=PollSource(args.source))
+    started = time.perf_counter()
+    results: list[Result] = []
+    for lat_text in args.latitudes.split(","):
+        site = SITES[float(lat_text)]
+        for inverters, ecus in _fleets(args.fleets):
+            scenario = Scenario(
+                site=site,
+                fleet=Fleet(inverters, ecus),
+                year=args.year,
+                settings=settings,
+                failure_rate=args.failure_rate,
+                manual_per_month=args.manual_per_month,
+                manual_cost=args.manual_cost,
+            )
+            unfixed = simulate_static(scenario, fix_latitude_sign=False) if site.latitude < 0 else None
+            result = Result(simulate_adaptive(scenario), simulate_static(scenario), unfixed)
+            results.append(result)
+            if not args.summary_only:
+                print_scenario(result)
+    print_summary(results)
+    over = [(r.adaptive.scenario.label, m.month) for r in results for m in r.adaptive.months if m.over_quota]
+    print(
+        f"\n{len(results)} scenarios in {time.perf_counter() - started:.1f} s; adaptive months over quota: {len(over)}"
+    )
+    if over:
+        print("OVER QUOTA:", over)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
