@@ -1,0 +1,151 @@
+"""The budget app in a real AppDaemon: sensor, ledger across restarts, notifications once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from apsystems.client import RequestRecord
+from apsystems.pacing import PollSource
+from tests.appdaemon.conftest import HarnessFactory
+from tests.support.appdaemon_harness import AppDaemonStartError
+
+pytestmark = pytest.mark.appdaemon
+
+SID = "AZ12649A3DFF"
+SENSOR = "sensor.apsystems_az12649a3dff_api_calls"
+
+
+def budget_apps(**extra: Any) -> dict[str, dict[str, Any]]:
+    return {
+        "apsystems_budget": {
+            "module": "apsystems.budget_app",
+            "class": "BudgetApp",
+            "app_id": "0123456789abcdef0123456789abcdef",
+            "sid": SID,
+            "latitude": 51.5,
+            "longitude": -0.13,
+            "time_zone": "Europe/London",
+            **extra,
+        }
+    }
+
+
+def record(code: int | None) -> RequestRecord:
+    return RequestRecord("GET", f"/user/api/v2/systems/summary/{SID}", {}, time.time(), 0.01, 200, code, None)
+
+
+async def send(ad: Any, *codes: int | None) -> None:
+    hook = await ad.call_app("apsystems_budget", "call_hook")
+    for code in codes:
+        await _run(ad, hook, record(code))
+    await ad.wait_idle()
+
+
+async def _run(ad: Any, func: Any, *args: Any) -> Any:
+    """Run a blocking app method off the event loop, as another app's worker thread would."""
+    return await asyncio.get_running_loop().run_in_executor(None, func, *args)
+
+
+async def test_sensor_counts_and_survives_restart(appdaemon_factory: HarnessFactory) -> None:
+    ad = await appdaemon_factory(budget_apps())
+    entity = await ad.wait_for_entity(SENSOR)
+    assert entity.state == 0
+    attrs = entity.attributes
+    assert attrs["quota"] == 1000 and attrs["remaining"] == 1000 and attrs["unit_of_measurement"] == "calls"
+    for key in ("projected", "interval_s", "next_poll", "last_error_code", "friendly_name"):
+        assert key in attrs
+
+    await ad.call_app(
+        "apsystems_budget", "set_site", inverters=6, ecus=1, poll_source=PollSource.ECU, time_zone="Europe/London"
+    )
+    await send(ad, 0, 0, 1001, None)
+    assert ad.state(SENSOR) == 4
+    assert ad.attributes(SENSOR)["remaining"] == 996
+    assert any("API budget: interval" in line and "6 inverter(s)/1 ECU(s) at lat 51.5" in line for line in ad.log_lines)
+
+    await ad.restart()
+    entity = await ad.wait_for_entity(SENSOR)
+    assert entity.state == 4  # the month's count is kept across an AppDaemon restart
+    assert (ad.config_dir / "apsystems_state").is_dir()
+
+
+async def test_limit_notification_created_once_and_dismissed_after_recovery(
+    appdaemon_factory: HarnessFactory,
+) -> None:
+    ad = await appdaemon_factory(budget_apps())
+    await ad.wait_for_entity(SENSOR)
+    await send(ad, 7002, 7002, 7003)
+    created = [
+        c
+        for c in ad.notifications("persistent_notification/create")
+        if c.data["notification_id"] == "apsystems_api_limit"
+    ]
+    assert len(created) == 1
+    assert "7002" in created[0].data["message"]
+    assert ad.attributes(SENSOR)["last_error_code"] == 7003
+
+    await send(ad, 0)
+    dismissed = [
+        c
+        for c in ad.notifications("persistent_notification/dismiss")
+        if c.data["notification_id"] == "apsystems_api_limit"
+    ]
+    assert len(dismissed) == 1
+    await send(ad, 0)
+    assert len(ad.notifications("persistent_notification/dismiss")) == 1
+
+
+async def test_quota_exhausted_stops_spending(appdaemon_factory: HarnessFactory) -> None:
+    ad = await appdaemon_factory(budget_apps())
+    await ad.wait_for_entity(SENSOR)
+    await send(ad, 2005)
+    app = ad.get_app("apsystems_budget")
+
+    def ask() -> bool:
+        with app.spending(1, "summary") as decision:
+            return bool(decision.allowed)
+
+    assert await _run(ad, ask) is False
+    assert ad.attributes(SENSOR)["quota_exhausted"] is True
+    assert "2005" in ad.attributes(SENSOR)["last_refusal"]
+    [created] = [
+        c
+        for c in ad.notifications("persistent_notification/create")
+        if c.data["notification_id"] == "apsystems_api_limit"
+    ]
+    assert "2005" in created.data["message"]
+
+
+async def test_auth_notification(appdaemon_factory: HarnessFactory) -> None:
+    ad = await appdaemon_factory(budget_apps())
+    await ad.wait_for_entity(SENSOR)
+    await send(ad, 4000, 4000)
+    created = [
+        c for c in ad.notifications("persistent_notification/create") if c.data["notification_id"] == "apsystems_auth"
+    ]
+    assert len(created) == 1 and "clock" in created[0].data["message"]
+
+
+async def test_fixed_interval_overrun_notification(appdaemon_factory: HarnessFactory) -> None:
+    # A small quota makes the rest of any month overrun, whatever day the test runs on.
+    ad = await appdaemon_factory(budget_apps(auto_interval=False, scan_interval=1800, monthly_quota=60))
+    await ad.wait_for_entity(SENSOR)
+    await ad.call_app(
+        "apsystems_budget", "set_site", inverters=30, ecus=3, poll_source=PollSource.ECU, time_zone="Europe/London"
+    )
+    await ad.wait_idle()
+    created = [
+        c for c in ad.notifications("persistent_notification/create") if c.data["notification_id"] == "apsystems_budget"
+    ]
+    assert len(created) == 1 and "1800 s" in created[0].data["message"]
+    assert ad.attributes(SENSOR)["mode"] == "fixed"
+
+
+async def test_bad_configuration_names_the_value(appdaemon_factory: HarnessFactory) -> None:
+    with pytest.raises(AppDaemonStartError) as failure:
+        await appdaemon_factory(budget_apps(min_interval=10))
+    assert "min_interval 10" in str(failure.value)
