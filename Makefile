@@ -20,12 +20,12 @@ demo: $(STAMP)
 
 ## Every test: static checks first, then the whole pytest suite (exit code 5, "no tests ran", fails).
 test: $(STAMP)
-	$(PY) -m ruff check apps fakes tests scripts
+	$(PY) -m ruff check apps fakes tests scripts benchmarks
 	$(PY) -m mypy
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(PY) -m ruff check apps fakes tests scripts
+	$(PY) -m ruff check apps fakes tests scripts benchmarks
 	$(PY) -m mypy
 
 clean:

@@ -97,7 +97,8 @@ class PushOutcome:
 class Sender:
     """POSTs push bodies to Charge HQ with pacing, back-off and a persisted last-attempt time.
 
-    ``clock`` returns aware datetimes; tests inject a fake one, so no test sleeps.
+    ``clock`` returns aware datetimes; tests inject a fake one, so no test sleeps. ``logger``
+    defaults to this module's; the AppDaemon app passes its own.
     """
 
     def __init__(
@@ -111,6 +112,7 @@ class Sender:
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
         read_timeout_s: float = READ_TIMEOUT_S,
         session: requests.Session | None = None,
+        logger: logging.Logger | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("an API key is required")
@@ -126,6 +128,8 @@ class Sender:
         self._timeouts = (connect_timeout_s, read_timeout_s)
         self._session = session
         self._owns_session = session is None
+        # An AppDaemon app passes its own logger so that failures appear in its log, not on stderr.
+        self._log = logger if logger is not None else log
         self.last_attempt: datetime | None = None
         self.last_success: datetime | None = None
         self.last_http_status: int | None = None
@@ -133,7 +137,7 @@ class Sender:
         self.last_error: str | None = None
         parts = urlsplit(endpoint)
         if parts.scheme != "https" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-            log.warning("Charge HQ endpoint %s is not https: the API key would travel unencrypted", endpoint)
+            self._log.warning("Charge HQ endpoint %s is not https: the API key would travel unencrypted", endpoint)
         self._load_state()
 
     def __repr__(self) -> str:
@@ -195,7 +199,7 @@ class Sender:
         wait = self.seconds_until_allowed()
         if wait > 0:
             allowed = self.next_allowed() or now
-            log.debug("Charge HQ push held back for %.0f s (pacing)", wait)
+            self._log.debug("Charge HQ push held back for %.0f s (pacing)", wait)
             return PushOutcome(False, False, None, "", f"held back {wait:.0f} s by pacing", allowed)
 
         data = json.dumps(with_api_key(body, self._api_key), allow_nan=False, separators=(",", ":")).encode()
@@ -225,9 +229,11 @@ class Sender:
         self.last_http_status = status
         if accepted:
             if self.consecutive_failures:
-                log.info("Charge HQ push accepted again (HTTP %s) after %d failures", status, self.consecutive_failures)
+                self._log.info(
+                    "Charge HQ push accepted again (HTTP %s) after %d failures", status, self.consecutive_failures
+                )
             else:
-                log.debug("Charge HQ push accepted (HTTP %s)", status)
+                self._log.debug("Charge HQ push accepted (HTTP %s)", status)
             self.consecutive_failures = 0
             self.last_success = now
             self.last_error = None
@@ -236,7 +242,7 @@ class Sender:
             if error is None:
                 error = f"HTTP {status}: {text}" if text else f"HTTP {status}"
             self.last_error = error
-            log.warning(
+            self._log.warning(
                 "Charge HQ push failed (%s); failure %d in a row, next attempt in %.0f s",
                 error,
                 self.consecutive_failures,
@@ -274,7 +280,7 @@ class Sender:
             if not isinstance(failures, int) or isinstance(failures, bool) or failures < 0:
                 raise TypeError("consecutive_failures is not a count")
         except (OSError, ValueError, TypeError) as err:
-            log.warning(
+            self._log.warning(
                 "Charge HQ pacing state %s is unreadable (%s); waiting as if a push was just sent", self.state_path, err
             )
             self.last_attempt = now
@@ -314,7 +320,7 @@ class Sender:
                     os.unlink(tmp_name)
                 raise
         except OSError as err:
-            log.warning("cannot write Charge HQ pacing state %s: %s", self.state_path, err)
+            self._log.warning("cannot write Charge HQ pacing state %s: %s", self.state_path, err)
 
 
 def _to_epoch(moment: datetime | None) -> float | None:
