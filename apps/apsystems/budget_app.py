@@ -3,7 +3,7 @@
 It owns the call ledger, decides when calls may be spent, publishes
 ``sensor.apsystems_<sid>_api_calls`` and raises the quota notifications. The other apps
 fetch it with ``get_app`` and use only its public methods: ``call_hook``, ``set_site``,
-``plan``, ``spending`` and ``detail_due``.
+``plan``, ``spending``, ``solar_window``, ``next_window_open`` and ``detail_due``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from apsystems.notices import (
     budget_notice,
 )
 from apsystems.pacing import BudgetPlanner, CallDecision, Fleet, Plan, PollSource, inverters_due
-from apsystems.solar_window import Site, SolarCalendar
+from apsystems.solar_window import Site, SolarCalendar, SolarWindow
 from apsystems.static_interval import static_interval
 
 FIXED_PURPOSES = frozenset({"summary", "detail", "batch"})
@@ -124,6 +124,14 @@ class BudgetApp(Hass):
                 self._last_refusal = f"{purpose}: {decision.reason}"
             yield decision
         self._publish()
+
+    def solar_window(self, now: datetime) -> SolarWindow:
+        """Today's polling window (sunrise/sunset offsets included) at the site."""
+        return self.calendar.window_at(now)
+
+    def next_window_open(self, now: datetime) -> datetime | None:
+        """When the polling window opens next (None: not within the coming year, e.g. polar night)."""
+        return self.calendar.next_open(now)
 
     def detail_due(self, uids: Sequence[str]) -> list[str]:
         """The inverters whose detail is due today (all of them unless detail rotates)."""
@@ -241,7 +249,7 @@ class BudgetApp(Hass):
                 "plan": plan.reason,
                 "last_refusal": self._last_refusal or None,
             }
-        self.set_state(self.entity_id, state=status.used, attributes=attributes, replace=True)
+        self.set_state(self.entity_id, state=status.used, attributes=attributes, replace=True, check_existence=False)
 
     def _save(self) -> None:
         write_json_atomic(

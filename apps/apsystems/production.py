@@ -153,6 +153,8 @@ class ProductionTracker:
         self._on_change = on_change
         self.book = EnergyBook()
         self.power: PowerReading | None = None
+        self.closing_summary_day: date | None = None
+        self.last_poll_at: datetime | None = None
         self._load()
 
     @property
@@ -171,6 +173,18 @@ class ProductionTracker:
         book = data.get("book")
         if isinstance(book, dict):
             self.book = EnergyBook.from_dict(book)
+        closing = data.get("closing_summary_day")
+        if isinstance(closing, str):
+            try:
+                self.closing_summary_day = date.fromisoformat(closing)
+            except ValueError:
+                self.closing_summary_day = None
+        last_poll = data.get("last_poll_at")
+        if isinstance(last_poll, str):
+            try:
+                self.last_poll_at = datetime.fromisoformat(last_poll)
+            except ValueError:
+                self.last_poll_at = None
         power = data.get("power")
         if isinstance(power, dict):
             try:
@@ -182,13 +196,24 @@ class ProductionTracker:
         power = None
         if self.power is not None:
             power = {"watts": self.power.watts, "measured_at": self.power.measured_at.isoformat()}
-        write_json_atomic(self.state_path, {"sid": self.sid, "book": self.book.to_dict(), "power": power})
+        closing = self.closing_summary_day.isoformat() if self.closing_summary_day else None
+        write_json_atomic(
+            self.state_path,
+            {
+                "sid": self.sid,
+                "book": self.book.to_dict(),
+                "power": power,
+                "closing_summary_day": closing,
+                "last_poll_at": self.last_poll_at.isoformat() if self.last_poll_at else None,
+            },
+        )
 
     # ---- API work ----------------------------------------------------------------------
 
     def poll(self, now: datetime) -> Outcome:
         """One production poll (1 call, or 1 per ECU); values change only on a good answer."""
         day = self.local_day(now)
+        self.last_poll_at = now
         try:
             if self.source is PollSource.ECU:
                 curves = []
@@ -208,13 +233,21 @@ class ProductionTracker:
                 self.book.apply_today(day, sum(values), values)
                 power = power_from_hourly(day, values, now, self.tz)
         except ApsystemsError as exc:
+            self.save()  # remember the attempt, so a restart does not poll again at once
             return outcome_of(exc)
         if power is not None and (self.power is None or power.measured_at >= self.power.measured_at):
             self.power = power
         self.save()
         return Outcome("ok")
 
-    def refresh_summary(self, now: datetime) -> Outcome:
+    def needs_summary(self, now: datetime, window_closed_today: bool) -> bool:
+        """At start-up when none is known for today, and once after the window closes."""
+        day = self.local_day(now)
+        if self.book.needs_summary(day):
+            return True
+        return window_closed_today and self.closing_summary_day != day
+
+    def refresh_summary(self, now: datetime, *, closing: bool = False) -> Outcome:
         """The daily summary: lifetime baseline, month and year (1 call)."""
         day = self.local_day(now)
         try:
@@ -222,6 +255,8 @@ class ProductionTracker:
         except ApsystemsError as exc:
             return outcome_of(exc)
         self.book.apply_summary(day, summary)
+        if closing:
+            self.closing_summary_day = day
         self.save()
         return Outcome("ok")
 

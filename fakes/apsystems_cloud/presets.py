@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from .site import SiteSpec, StorageSpec, build_site, load_site
@@ -85,7 +85,37 @@ def shared() -> SiteSpec:
     return site
 
 
-PRESETS: dict[str, Callable[[], SiteSpec]] = {"demo": demo, "large": large, "southern": southern, "shared": shared}
+def daylight(now: datetime | None = None, ecu_models: Sequence[Sequence[str]] = (("DS3",) * 4,)) -> SiteSpec:
+    """A site where it is about 12:30 local solar time at ``now`` (default: the real clock).
+
+    Tests and the demo run AppDaemon in real time, so they need a place where the sun is up
+    whatever the hour: the longitude follows the clock, the latitude stays tropical (long days
+    all year) and the time zone is the matching whole-hour ``Etc/GMT`` zone.
+    """
+    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    utc_hours = moment.hour + moment.minute / 60
+    longitude = ((12.5 - utc_hours) * 15 + 180) % 360 - 180
+    offset = round(longitude / 15)
+    zone_name = "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc/GMT-3 is UTC+3
+    return build_site(
+        sid="DAY0LIGHT001",
+        latitude=15.0,
+        longitude=round(longitude, 2),
+        timezone=zone_name,
+        create_date=date(moment.year - 2, 1, 1),
+        ecu_models=[list(models) for models in ecu_models],
+        panel_w=400,
+        seed=11,
+    )
+
+
+PRESETS: dict[str, Callable[[], SiteSpec]] = {
+    "demo": demo,
+    "large": large,
+    "southern": southern,
+    "shared": shared,
+    "daylight": daylight,
+}
 
 
 def preset(name: str) -> SiteSpec:
