@@ -1,1 +1,9 @@
 """Benchmarks: scripts that print figures (not timed assertions); run with ``python -m benchmarks.<name>``."""
+
+import sys
+from pathlib import Path
+
+# The apps are deployed as top-level packages (apsystems, chargehq) from apps/.
+_APPS = str(Path(__file__).resolve().parents[1] / "apps")
+if _APPS not in sys.path:
+    sys.path.insert(0, _APPS)

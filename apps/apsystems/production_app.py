@@ -18,6 +18,7 @@ from apsystems.client import ApsystemsClient
 from apsystems.months import zone
 from apsystems.production import Outcome, ProductionTracker, Readings, resolve_poll_source
 from apsystems.production_config import ProductionConfig, parse_production_args
+from apsystems.scheduling import next_poll_at
 from apsystems.shared_state import NAMESPACE, ProductionShare, production_entity
 from apsystems.site_store import SiteInfo, SiteStore, discover
 
@@ -97,7 +98,10 @@ class ProductionApp(Hass):
 
     def _poll_due(self, now: datetime) -> bool:
         last = self.tracker.last_poll_at
-        return last is None or (now - last).total_seconds() >= self.budget.plan().interval_s - MIN_DELAY_S
+        return last is None or now >= self._next_poll(last) - timedelta(seconds=MIN_DELAY_S)
+
+    def _next_poll(self, last: datetime) -> datetime:
+        return next_poll_at(last, self.budget.plan().interval_s, tz=self.tracker.tz)
 
     def _seconds_to_next(self, now: datetime) -> float:
         tz = self.tracker.tz
@@ -109,8 +113,7 @@ class ProductionApp(Hass):
         ]
         window = self.budget.solar_window(now)
         if window.contains(now):
-            last = self.tracker.last_poll_at or now
-            candidates.append(last + timedelta(seconds=self.budget.plan().interval_s))
+            candidates.append(self._next_poll(self.tracker.last_poll_at or now))
             if window.end is not None:
                 candidates.append(window.end + timedelta(seconds=MIN_DELAY_S))
         else:
