@@ -150,9 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             http_port=http_port,
         )
         appdaemon = Path(sys.executable).with_name("appdaemon")
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 - our own venv's appdaemon, our own config
             [str(appdaemon), "-c", str(config)],
-            stdout=subprocess.DEVNULL,  # noqa: S603
+            stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
         )
         stack.callback(_stop_process, process)
