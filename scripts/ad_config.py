@@ -56,7 +56,13 @@ def dump_apps(apps: dict[str, dict[str, Any]]) -> str:
 
 
 def appdaemon_yaml(
-    *, latitude: float, longitude: float, time_zone: str, http_port: int | None, ha_url: str | None = None
+    *,
+    latitude: float,
+    longitude: float,
+    time_zone: str,
+    http_port: int | None,
+    log_dir: Path,
+    ha_url: str | None = None,
 ) -> str:
     """A plugin-less (or HA-connected) appdaemon.yaml with the persistent user namespace."""
     config: dict[str, Any] = {
@@ -67,7 +73,10 @@ def appdaemon_yaml(
             "time_zone": time_zone,
             "namespaces": {"apsystems": {"writeback": "safe", "persistent": True}},
         },
-        "logs": {"main_log": {"filename": "appdaemon.log"}, "error_log": {"filename": "error.log"}},
+        "logs": {
+            "main_log": {"filename": str(log_dir / "appdaemon.log")},
+            "error_log": {"filename": str(log_dir / "error.log")},
+        },
     }
     if ha_url is not None:
         config["appdaemon"]["plugins"] = {"HASS": {"type": "hass", "ha_url": ha_url, "token": Secret("ha_token")}}
@@ -91,7 +100,14 @@ def write_config(
     """Write appdaemon.yaml, secrets.yaml and apps/ (packages copied) into ``target``."""
     target.mkdir(parents=True, exist_ok=True)
     (target / "appdaemon.yaml").write_text(
-        appdaemon_yaml(latitude=latitude, longitude=longitude, time_zone=time_zone, http_port=http_port, ha_url=ha_url),
+        appdaemon_yaml(
+            latitude=latitude,
+            longitude=longitude,
+            time_zone=time_zone,
+            http_port=http_port,
+            log_dir=target,
+            ha_url=ha_url,
+        ),
         encoding="utf-8",
     )
     (target / "secrets.yaml").write_text(yaml.safe_dump(secrets), encoding="utf-8")

@@ -237,6 +237,7 @@ class ProductionApp(Hass):
                 attributes=share_attributes,
                 namespace=NAMESPACE,
                 replace=True,
+                check_existence=False,
             )
         except Exception as exc:  # the user namespace is missing from appdaemon.yaml
             if not self._share_warned:
