@@ -1,4 +1,4 @@
-"""``python -m apsystems check|simulate``."""
+"""``python -m apsystems check|plan|simulate``."""
 
 import sys
 

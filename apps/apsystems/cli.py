@@ -1,4 +1,4 @@
-"""Command line: check credentials against the API, or run the fake cloud by hand.
+"""Command line: check credentials against the API, plan the API budget, or run the fake cloud by hand.
 
 ``check`` spends four API calls (details, summary, hourly, inverter list) and says in plain
 words what it found, or what to fix. Secrets may come from the environment so that they
@@ -17,6 +17,7 @@ from typing import TextIO, TypeVar
 
 from apsystems.client import DEFAULT_BASE_URL, ApsystemsClient
 from apsystems.errors import ApsystemsError, AuthError, NoDataError, describe_code
+from apsystems.plan_cli import add_plan_parser, run_plan
 from apsystems.records import EcuDevices
 
 T = TypeVar("T")
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--date", type=_parse_day, default=None, help="day for hourly energy (default: today)")
     simulate = commands.add_parser("simulate", help="run the fake APsystems cloud (from a source checkout)")
     simulate.add_argument("rest", nargs=argparse.REMAINDER, help="options for the simulator, e.g. --port 9282")
+    add_plan_parser(commands)
     return parser
 
 
@@ -60,6 +62,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "simulate":
         return _simulate(args.rest)
+    if args.command == "plan":
+        return run_plan(args, stream)
     missing = [
         flag
         for flag, value in (("--app-id", args.app_id), ("--app-secret", args.app_secret), ("--sid", args.sid))
