@@ -223,6 +223,17 @@ class ApsystemsClient:
         except ResponseFormatError as exc:
             raise ResponseFormatError(f"{exc} (request {path})") from None
 
+    def _leveled(self, path: str, level: str, date_range: date | str | None, parser: Callable[[Any, str], T]) -> T:
+        """An hourly/daily/monthly/yearly request; the level picks the date_range format."""
+        _require_period_level(level)
+        data = self._get(path, {"energy_level": level, "date_range": format_date_range(level, date_range)})
+        return self._parse(lambda d: parser(d, level), data, path)
+
+    def _minutely(self, path: str, day: date | str, parser: Callable[[Any], T]) -> T:
+        """A 5-minute series for one day."""
+        data = self._get(path, {"energy_level": "minutely", "date_range": format_date_range("minutely", day)})
+        return self._parse(parser, data, path)
+
     # ---- system ----------------------------------------------------------------------
 
     def system_details(self, sid: str) -> rec.SystemDetails:
@@ -243,10 +254,7 @@ class ApsystemsClient:
 
     def system_energy(self, sid: str, level: str, date_range: date | str | None = None) -> rec.EnergySeries:
         """hourly (a day), daily (a month), monthly (a year) or yearly; minutely is not offered here."""
-        _require_period_level(level)
-        path = f"{USER_PREFIX}/systems/energy/{sid}"
-        data = self._get(path, {"energy_level": level, "date_range": format_date_range(level, date_range)})
-        return self._parse(lambda d: rec.parse_energy_series(d, level), data, path)
+        return self._leveled(f"{USER_PREFIX}/systems/energy/{sid}", level, date_range, rec.parse_energy_series)
 
     # ---- ECU -------------------------------------------------------------------------
 
@@ -255,15 +263,12 @@ class ApsystemsClient:
         return self._parse(rec.parse_energy_summary, self._get(path), path)
 
     def ecu_energy(self, sid: str, eid: str, level: str, date_range: date | str | None = None) -> rec.EnergySeries:
-        _require_period_level(level)
-        path = f"{USER_PREFIX}/systems/{sid}/devices/ecu/energy/{eid}"
-        data = self._get(path, {"energy_level": level, "date_range": format_date_range(level, date_range)})
-        return self._parse(lambda d: rec.parse_energy_series(d, level), data, path)
+        return self._leveled(
+            f"{USER_PREFIX}/systems/{sid}/devices/ecu/energy/{eid}", level, date_range, rec.parse_energy_series
+        )
 
     def ecu_energy_minutely(self, sid: str, eid: str, day: date | str) -> rec.EcuMinutely:
-        path = f"{USER_PREFIX}/systems/{sid}/devices/ecu/energy/{eid}"
-        data = self._get(path, {"energy_level": "minutely", "date_range": format_date_range("minutely", day)})
-        return self._parse(rec.parse_ecu_minutely, data, path)
+        return self._minutely(f"{USER_PREFIX}/systems/{sid}/devices/ecu/energy/{eid}", day, rec.parse_ecu_minutely)
 
     # ---- inverters -------------------------------------------------------------------
 
@@ -274,15 +279,14 @@ class ApsystemsClient:
     def inverter_energy(
         self, sid: str, uid: str, level: str, date_range: date | str | None = None
     ) -> rec.InverterEnergy:
-        _require_period_level(level)
-        path = f"{USER_PREFIX}/systems/{sid}/devices/inverter/energy/{uid}"
-        data = self._get(path, {"energy_level": level, "date_range": format_date_range(level, date_range)})
-        return self._parse(lambda d: rec.parse_inverter_energy(d, level), data, path)
+        return self._leveled(
+            f"{USER_PREFIX}/systems/{sid}/devices/inverter/energy/{uid}", level, date_range, rec.parse_inverter_energy
+        )
 
     def inverter_energy_minutely(self, sid: str, uid: str, day: date | str) -> rec.InverterMinutely:
-        path = f"{USER_PREFIX}/systems/{sid}/devices/inverter/energy/{uid}"
-        data = self._get(path, {"energy_level": "minutely", "date_range": format_date_range("minutely", day)})
-        return self._parse(rec.parse_inverter_minutely, data, path)
+        return self._minutely(
+            f"{USER_PREFIX}/systems/{sid}/devices/inverter/energy/{uid}", day, rec.parse_inverter_minutely
+        )
 
     def batch_power(self, sid: str, eid: str, day: date | str) -> rec.BatchPower:
         """Every inverter channel's power on one ECU for a whole day: one call."""
@@ -302,15 +306,12 @@ class ApsystemsClient:
         return self._parse(rec.parse_meter_summary, self._get(path), path)
 
     def meter_period(self, sid: str, eid: str, level: str, date_range: date | str | None = None) -> rec.MeterPeriod:
-        _require_period_level(level)
-        path = f"{USER_PREFIX}/systems/{sid}/devices/meter/period/{eid}"
-        data = self._get(path, {"energy_level": level, "date_range": format_date_range(level, date_range)})
-        return self._parse(lambda d: rec.parse_meter_period(d, level), data, path)
+        return self._leveled(
+            f"{USER_PREFIX}/systems/{sid}/devices/meter/period/{eid}", level, date_range, rec.parse_meter_period
+        )
 
     def meter_period_minutely(self, sid: str, eid: str, day: date | str) -> rec.MeterMinutely:
-        path = f"{USER_PREFIX}/systems/{sid}/devices/meter/period/{eid}"
-        data = self._get(path, {"energy_level": "minutely", "date_range": format_date_range("minutely", day)})
-        return self._parse(rec.parse_meter_minutely, data, path)
+        return self._minutely(f"{USER_PREFIX}/systems/{sid}/devices/meter/period/{eid}", day, rec.parse_meter_minutely)
 
     # ---- storage (prefix configurable: the manual prints /installer, /user works) ------
 
@@ -323,15 +324,17 @@ class ApsystemsClient:
         return self._parse(rec.parse_storage_summary, self._get(path), path)
 
     def storage_period(self, sid: str, eid: str, level: str, date_range: date | str | None = None) -> rec.StoragePeriod:
-        _require_period_level(level)
-        path = f"{self.storage_root}/systems/{sid}/devices/storage/period/{eid}"
-        data = self._get(path, {"energy_level": level, "date_range": format_date_range(level, date_range)})
-        return self._parse(lambda d: rec.parse_storage_period(d, level), data, path)
+        return self._leveled(
+            f"{self.storage_root}/systems/{sid}/devices/storage/period/{eid}",
+            level,
+            date_range,
+            rec.parse_storage_period,
+        )
 
     def storage_period_minutely(self, sid: str, eid: str, day: date | str) -> rec.StorageMinutely:
-        path = f"{self.storage_root}/systems/{sid}/devices/storage/period/{eid}"
-        data = self._get(path, {"energy_level": "minutely", "date_range": format_date_range("minutely", day)})
-        return self._parse(rec.parse_storage_minutely, data, path)
+        return self._minutely(
+            f"{self.storage_root}/systems/{sid}/devices/storage/period/{eid}", day, rec.parse_storage_minutely
+        )
 
 
 def _require_period_level(level: str) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from apsystems.client import ApsystemsClient
 from apsystems.energy_book import HOURS, EnergyBook
@@ -30,6 +30,7 @@ from apsystems.records import EcuMinutely
 
 _LOGGER = logging.getLogger(__name__)
 
+_T = TypeVar("_T")
 OutcomeKind = Literal["ok", "no_data", "transient", "auth", "quota", "rate_limited", "error"]
 
 
@@ -104,6 +105,16 @@ def _local_time(day: date, label: str, tz: tzinfo) -> datetime | None:
     return localize(naive) if callable(localize) else naive.replace(tzinfo=tz)
 
 
+def _iso_or_none(value: object, parse: Callable[[str], _T]) -> _T | None:
+    """An ISO date/time from a state file; anything unreadable counts as unknown."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse(value)
+    except ValueError:
+        return None
+
+
 def latest_power(day: date, curves: list[EcuMinutely], tz: tzinfo) -> PowerReading | None:
     """Sum of each ECU's latest power point, timed at the oldest of them."""
     total = 0.0
@@ -173,18 +184,8 @@ class ProductionTracker:
         book = data.get("book")
         if isinstance(book, dict):
             self.book = EnergyBook.from_dict(book)
-        closing = data.get("closing_summary_day")
-        if isinstance(closing, str):
-            try:
-                self.closing_summary_day = date.fromisoformat(closing)
-            except ValueError:
-                self.closing_summary_day = None
-        last_poll = data.get("last_poll_at")
-        if isinstance(last_poll, str):
-            try:
-                self.last_poll_at = datetime.fromisoformat(last_poll)
-            except ValueError:
-                self.last_poll_at = None
+        self.closing_summary_day = _iso_or_none(data.get("closing_summary_day"), date.fromisoformat)
+        self.last_poll_at = _iso_or_none(data.get("last_poll_at"), datetime.fromisoformat)
         power = data.get("power")
         if isinstance(power, dict):
             try:
