@@ -241,12 +241,19 @@ class ProductionTracker:
         self.save()
         return Outcome("ok")
 
-    def needs_summary(self, now: datetime, window_closed_today: bool) -> bool:
-        """At start-up when none is known for today, and once after the window closes."""
+    def needs_summary(self, now: datetime, *, window_open: bool, window_closed_today: bool, starting: bool) -> bool:
+        """Whether to read the daily summary now (one call); never at night once a baseline exists.
+
+        Without a lifetime baseline nothing can be published, so it is read at once. Otherwise:
+        once after the solar window closes, and at start-up inside the window when none is
+        known for today (month and year roll forward from the last summary in between).
+        """
         day = self.local_day(now)
-        if self.book.needs_summary(day):
+        if self.book.start_of_day_kwh is None:
             return True
-        return window_closed_today and self.closing_summary_day != day
+        if window_closed_today:
+            return self.closing_summary_day != day
+        return starting and window_open and self.book.needs_summary(day)
 
     def refresh_summary(self, now: datetime, *, closing: bool = False) -> Outcome:
         """The daily summary: lifetime baseline, month and year (1 call)."""

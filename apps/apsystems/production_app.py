@@ -68,6 +68,7 @@ class ProductionApp(Hass):
         if self.site is not None:
             self._adopt_site(self.site)
         self._timer: str | None = None
+        self._starting = True
         self._share_warned = False
         self._publish(self.get_now())  # last known values first: HA forgets set_state entities on restart
         self._schedule(MIN_DELAY_S)
@@ -90,10 +91,13 @@ class ProductionApp(Hass):
         window = self.budget.solar_window(now)
         window_open = window.contains(now)
         closed_today = window.end is None or now >= window.end
-        if self.tracker.needs_summary(now, closed_today):
+        if self.tracker.needs_summary(
+            now, window_open=window_open, window_closed_today=closed_today, starting=self._starting
+        ):
             self._spend(1, "summary", lambda: self.tracker.refresh_summary(now, closing=closed_today))
         if window_open and self._poll_due(now):
             self._spend(self.tracker.calls_per_poll, "poll", lambda: self.tracker.poll(now))
+        self._starting = False
         self._publish(now)
 
     def _poll_due(self, now: datetime) -> bool:

@@ -1,14 +1,22 @@
 """Pure pieces of production tracking: poll source, power from curves or hourly data, outcomes."""
 
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from apsystems.client import ApsystemsClient
 from apsystems.errors import error_for_code
 from apsystems.pacing import PollSource
-from apsystems.production import latest_power, outcome_of, power_from_hourly, resolve_poll_source
-from apsystems.records import EcuMinutely
+from apsystems.production import (
+    ProductionTracker,
+    latest_power,
+    outcome_of,
+    power_from_hourly,
+    resolve_poll_source,
+)
+from apsystems.records import EcuMinutely, EnergySummary
 
 TZ = ZoneInfo("Europe/London")
 DAY = date(2026, 6, 15)
@@ -51,3 +59,20 @@ def test_outcomes(code: int, kind: str) -> None:
     outcome = outcome_of(error_for_code(code))
     assert outcome.kind == kind and outcome.code == code
     assert outcome.succeeded is (kind == "no_data")
+
+
+def test_summary_is_never_read_at_night_once_a_baseline_exists(tmp_path: Path) -> None:
+    client = ApsystemsClient("a" * 32, "b" * 12)  # never called here
+    tracker = ProductionTracker(client, "AZ1", TZ, ("203000001234",), PollSource.ECU, tmp_path / "p.json")
+    night = datetime(2026, 6, 15, 2, 0, tzinfo=TZ)
+    noon = datetime(2026, 6, 15, 12, 0, tzinfo=TZ)
+    evening = datetime(2026, 6, 15, 22, 0, tzinfo=TZ)
+    # No baseline yet: read it whenever, or nothing can be published.
+    assert tracker.needs_summary(night, window_open=False, window_closed_today=False, starting=True)
+    tracker.book.apply_summary(date(2026, 6, 14), EnergySummary(1.0, 1.0, 1.0, 100.0))
+    assert not tracker.needs_summary(night, window_open=False, window_closed_today=False, starting=True)
+    assert tracker.needs_summary(noon, window_open=True, window_closed_today=False, starting=True)
+    assert not tracker.needs_summary(noon, window_open=True, window_closed_today=False, starting=False)
+    assert tracker.needs_summary(evening, window_open=False, window_closed_today=True, starting=False)
+    tracker.closing_summary_day = date(2026, 6, 15)
+    assert not tracker.needs_summary(evening, window_open=False, window_closed_today=True, starting=False)
