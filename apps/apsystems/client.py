@@ -36,6 +36,9 @@ DEFAULT_BASE_URL = "https://api.apsystemsema.com:9282"
 USER_PREFIX = "/user/api/v2"
 MAX_CONNECT_TIMEOUT_S = 5.0
 MAX_READ_TIMEOUT_S = 8.0
+# Defaults keep one failed call (connect + read) under AppDaemon's 10 s callback warning.
+DEFAULT_CONNECT_TIMEOUT_S = 3.05
+DEFAULT_READ_TIMEOUT_S = 6.0
 PREVIEW_CHARS = 160
 
 # energy_level -> how date_range is written for it (None: not sent).
@@ -107,8 +110,8 @@ class ApsystemsClient:
         base_url: str = DEFAULT_BASE_URL,
         signature_method: str = DEFAULT_SIGNATURE_METHOD,
         storage_prefix: str = "/user",
-        connect_timeout_s: float = MAX_CONNECT_TIMEOUT_S,
-        read_timeout_s: float = MAX_READ_TIMEOUT_S,
+        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+        read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
         on_request: CallHook | None = None,
         session: requests.Session | None = None,
         segment_overrides: Mapping[str, str] | None = None,

@@ -94,7 +94,10 @@ class ProductionApp(Hass):
         if self.tracker.needs_summary(
             now, window_open=window_open, window_closed_today=closed_today, starting=self._starting
         ):
-            self._spend(1, "summary", lambda: self.tracker.refresh_summary(now, closing=closed_today))
+            outcome = self._spend(1, "summary", lambda: self.tracker.refresh_summary(now, closing=closed_today))
+            if outcome is not None and not outcome.succeeded:
+                self._publish(now)  # one failure per tick: a second timeout would pass AppDaemon's 10 s warning
+                return
         if window_open and self._poll_due(now):
             self._spend(self.tracker.calls_per_poll, "poll", lambda: self.tracker.poll(now))
         self._starting = False
