@@ -40,7 +40,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def demo_apps(cloud: FakeCloud, receiver: ChargeHQReceiver) -> dict[str, dict[str, Any]]:
+def demo_apps(cloud: FakeCloud, receiver: ChargeHQReceiver, workdir: Path) -> dict[str, dict[str, Any]]:
     """apps.yaml.example with URLs pointed at the fakes and a paid-tier quota for a lively demo."""
     apps = load_example_apps()
     site = cloud.site
@@ -57,7 +57,7 @@ def demo_apps(cloud: FakeCloud, receiver: ChargeHQReceiver) -> dict[str, dict[st
                 monthly_quota=100_000,
                 min_interval=300,
             )
-        args["state_dir"] = str(DEMO_DIR / "state")
+        args["state_dir"] = str(workdir / "state")
         args.setdefault("log_level", "INFO")
     return apps
 
@@ -82,14 +82,21 @@ def run_check(cloud: FakeCloud) -> str:
 
 
 def entity_rows(states: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """System and status entities one per row; each inverter as one row (its power sensor)."""
     rows = []
     for entity_id in sorted(states):
         if not entity_id.startswith(("sensor.apsystems_", "sensor.chargehq_")):
             continue
+        is_inverter = entity_id.startswith("sensor.apsystems_inverter_")
+        if is_inverter and not entity_id.endswith("_power"):
+            continue  # its voltages, currents and temperature would drown the table
         attrs = states[entity_id].get("attributes", {})
         unit = attrs.get("unit_of_measurement") or ""
         detail = ""
-        if entity_id.endswith("_power") and "data_time" in attrs:
+        if is_inverter:
+            channels = sorted(k for k in attrs if k.startswith("dc_channel") and k.endswith("_power_w"))
+            detail = f"{attrs.get('inverter_type')}, DC " + " / ".join(f"{attrs[k]} W" for k in channels)
+        elif entity_id.endswith("_power") and "data_time" in attrs:
             detail = f"measured {attrs.get('data_time')}"
         elif entity_id.endswith("_api_calls"):
             detail = f"interval {attrs.get('interval_s')} s, next poll {attrs.get('next_poll')}"
@@ -117,8 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     parser.add_argument("--no-clear", action="store_true", help="print each table instead of redrawing")
+    parser.add_argument("--workdir", type=Path, default=DEMO_DIR, help="where the generated config and state go")
     args = parser.parse_args(argv)
-    shutil.rmtree(DEMO_DIR, ignore_errors=True)
+    workdir: Path = args.workdir
+    shutil.rmtree(workdir, ignore_errors=True)
     started = time.monotonic()
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
@@ -135,8 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         http_port = free_port()
         site = cloud.site
         config = write_config(
-            DEMO_DIR / "conf",
-            apps=demo_apps(cloud, receiver),
+            workdir / "conf",
+            apps=demo_apps(cloud, receiver, workdir),
             secrets={
                 "aps_app_id": DEFAULT_APP_ID,
                 "aps_app_secret": DEFAULT_APP_SECRET,
