@@ -3,7 +3,7 @@
 It owns the call ledger, decides when calls may be spent, publishes
 ``sensor.apsystems_<sid>_api_calls`` and raises the quota notifications. The other apps
 fetch it with ``get_app`` and use only its public methods: ``call_hook``, ``set_site``,
-``plan``, ``spending``, ``solar_window``, ``next_window_open`` and ``detail_due``.
+``settings``, ``plan``, ``spending``, ``solar_window``, ``next_window_open`` and ``detail_due``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from appdaemon.plugins.hass.hassapi import Hass
 
-from apsystems.ad_support import Notifier, state_dir
+from apsystems.ad_support import Notifier, publish_state, state_dir
 from apsystems.budget_config import BudgetConfig, parse_budget_args
 from apsystems.client import RequestRecord
 from apsystems.json_file import read_json_object, write_json_atomic
@@ -32,7 +32,7 @@ from apsystems.notices import (
     auth_notice,
     budget_notice,
 )
-from apsystems.pacing import BudgetPlanner, CallDecision, Fleet, Plan, PollSource, inverters_due
+from apsystems.pacing import BudgetPlanner, BudgetSettings, CallDecision, Fleet, Plan, PollSource, inverters_due
 from apsystems.solar_window import Site, SolarCalendar, SolarWindow
 from apsystems.static_interval import static_interval
 
@@ -96,6 +96,11 @@ class BudgetApp(Hass):
                 self._log_plan()
         self._publish()
 
+    @property
+    def settings(self) -> BudgetSettings:
+        """The validated budget options (which fixed jobs are planned, the quota, …)."""
+        return self.cfg.settings
+
     def plan(self) -> Plan:
         with self._lock:
             return self._plan(self._now())
@@ -112,7 +117,7 @@ class BudgetApp(Hass):
             now = self._now()
             status = self.ledger.status(self.cfg.app_id, now)
             if purpose == "poll":
-                decision = self.planner.may_poll(status, self._plan(now))
+                decision = self.planner.may_poll(status, self._plan(now), cost)
             else:
                 decision = self.planner.may_call(status, cost)
             if decision.allowed and purpose in FIXED_PURPOSES:
@@ -249,7 +254,7 @@ class BudgetApp(Hass):
                 "plan": plan.reason,
                 "last_refusal": self._last_refusal or None,
             }
-        self.set_state(self.entity_id, state=status.used, attributes=attributes, replace=True, check_existence=False)
+        publish_state(self, self.entity_id, state=status.used, attributes=attributes)
 
     def _save(self) -> None:
         write_json_atomic(

@@ -448,12 +448,13 @@ class BudgetPlanner:
             reason=reason,
         )
 
-    def may_poll(self, status: LedgerStatus, plan: Plan) -> CallDecision:
-        """The hard stop for a production poll: it must also leave the fixed jobs and the reserve."""
+    def may_poll(self, status: LedgerStatus, plan: Plan, cost: int | None = None) -> CallDecision:
+        """The hard stop for a poll (``cost`` calls, default one production poll): it must also
+        leave the fixed jobs and the reserve."""
         if plan.polls_left <= 0 and not status.exhausted:
             return CallDecision(False, False, "no production poll left this month after the fixed jobs and reserve")
         keep = plan.reserve + plan.fixed_calls_remaining
-        return check_call(status, plan.poll_cost, self.settings.quota, keep=keep)
+        return check_call(status, plan.poll_cost if cost is None else cost, self.settings.quota, keep=keep)
 
     def may_call(self, status: LedgerStatus, cost: int = 1) -> CallDecision:
         """The hard stop for a fixed job or a manual action: anything up to the quota."""

@@ -1,0 +1,566 @@
+"""AppDaemon app: per-inverter sensors, inverter discovery, stale clean-up, scan and refresh.
+
+The logic lives in pure modules (``inverter_entities``, ``inverter_telemetry``,
+``inverter_scan``, ``inverter_store``, ``inverter_jobs``); this class schedules, asks the
+budget app before every call, and publishes. Every call goes through the budget app's
+``spending`` gate and its call hook, so the ledger sees everything.
+
+Jobs (times in the system's local time zone, see ``inverter_jobs``):
+
+* ``detail_time`` (12:30): minutely detail for the inverters the budget says are due
+  today (``detail_due``), one call each, purpose ``detail``. It runs shortly after start
+  instead when today's run was missed, and on the very first start in daylight (so a new
+  install shows values at once; same calls, only earlier: 12:30 is then skipped today);
+* ``batch_time`` (23:00): batch power per ECU, one call each, purpose ``batch``;
+* every ``batch_every`` seconds in the solar window: batch power again, but only from the
+  month's projected surplus (``extra_batch_room``), purpose ``poll``, so it is paced with,
+  and never ahead of, production polling;
+* scan (event ``apsystems_scan_inverters`` or ``scan_button``): the inverter list, one call;
+* refresh (event ``apsystems_refresh_inverters`` or ``refresh_button``): detail now for
+  every inverter (or the ``uid`` given in the event), one ``manual`` decision for all.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta, tzinfo
+from time import monotonic
+from typing import Any, cast
+
+from appdaemon.plugins.hass.hassapi import Hass
+
+from apsystems.ad_support import state_dir
+from apsystems.budget_app import BudgetApp
+from apsystems.client import ApsystemsClient
+from apsystems.errors import ApsystemsError
+from apsystems.inverter_entities import (
+    InverterIdentity,
+    channel_count,
+    entity_ids,
+    inverter_states,
+)
+from apsystems.inverter_jobs import extra_batch_room, local_day, next_daily_run, run_soon
+from apsystems.inverter_scan import apply_scan
+from apsystems.inverter_store import InverterStore
+from apsystems.inverter_telemetry import attribute_size, from_batch, from_minutely
+from apsystems.inverters_config import InvertersConfig, parse_inverters_args
+from apsystems.months import zone
+from apsystems.production import Outcome, outcome_of
+from apsystems.records import InverterInfo, channels_for_model
+from apsystems.site_store import SiteInfo, SiteStore, discover
+
+SCAN_EVENT = "apsystems_scan_inverters"
+REFRESH_EVENT = "apsystems_refresh_inverters"
+# The production app discovers 5 s after its start; waiting a little longer lets this app
+# read the site file it wrote instead of spending two more calls on the same answer.
+DISCOVERY_DELAY_S = 20
+DISCOVERY_RETRY_S = 1800
+CATCH_UP_DELAY_S = 30
+MAX_TRANSIENT_IN_A_ROW = 3
+IDLE_STATES = (None, "unknown", "unavailable")
+# A loop of API calls hands over to a new callback after this long (AppDaemon warns at 10 s).
+SLICE_S = 5.0
+
+
+class InvertersApp(Hass):
+    """Publishes ``sensor.apsystems_inverter_<uid>_*`` for every inverter of the system."""
+
+    def initialize(self) -> None:
+        self._lock = threading.RLock()
+        try:
+            self.cfg: InvertersConfig = parse_inverters_args(self.args)
+        except ValueError as exc:
+            self.log(f"Configuration error: {exc}", level="ERROR")
+            raise
+        budget = self.get_app(self.cfg.budget)
+        if budget is None:
+            raise ValueError(
+                f"budget app {self.cfg.budget!r} is not running: add it to apps.yaml and list it"
+                " under this app's dependencies"
+            )
+        self.budget = cast(BudgetApp, budget)
+        self.client = ApsystemsClient(
+            self.cfg.app_id, self.cfg.app_secret, base_url=self.cfg.base_url, on_request=self.budget.call_hook()
+        )
+        sid = self.cfg.sid.lower()
+        folder = state_dir(self, self.args)
+        self.site_store = SiteStore(folder / f"site_{sid}.json")  # shared with the production app
+        self.store = InverterStore(folder / f"inverters_{sid}.json", self.cfg.sid)
+        self.site: SiteInfo | None = self.site_store.load(self.cfg.sid)
+        self._published: dict[str, list[str]] = {}
+        self._timers: dict[str, str] = {}
+        self.largest_attributes: tuple[int, str] = (0, "")
+        if self.site is not None:
+            self._adopt(self.site)
+            self._publish()  # last known values first: HA forgets set_state entities on restart
+        else:
+            self._timers["discovery"] = self.run_in(self._first_discovery, DISCOVERY_DELAY_S)
+        self.listen_event(self._on_scan_event, SCAN_EVENT)
+        self.listen_event(self._on_refresh_event, REFRESH_EVENT)
+        if self.cfg.scan_button:
+            self.listen_state(self._on_scan_button, self.cfg.scan_button)
+        if self.cfg.refresh_button:
+            self.listen_state(self._on_refresh_button, self.cfg.refresh_button)
+        self._arm("detail")
+        self._arm("batch")
+        if self.cfg.batch_every_s:
+            every = self.cfg.batch_every_s
+            self._timers["extra_batch"] = self.run_every(self._extra_batch_tick, f"now+{every}", every)
+        self.log(
+            f"Inverter app ready: {len(self.site.inverters) if self.site else 'no'} inverter(s) known;"
+            f" detail at {self.cfg.detail_time}, batch at {self.cfg.batch_time} ({self._tz_name()} time)"
+        )
+
+    def terminate(self) -> None:
+        self.client.close()
+
+    # ---- time ------------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        now: datetime = self.get_now()
+        return now
+
+    def _tz_name(self) -> str:
+        if self.site is not None and self.site.timezone:
+            return self.site.timezone
+        return str(self.budget.site_time_zone)
+
+    def _tz(self) -> tzinfo:
+        try:
+            return zone(self._tz_name())
+        except ValueError:
+            return zone(str(self.budget.site_time_zone))
+
+    def _today(self) -> date:
+        return local_day(self._now(), self._tz())
+
+    # ---- scheduling ------------------------------------------------------------------------
+
+    def _arm(self, job: str) -> None:
+        """(Re-)arm the daily ``job`` at its system-local time; soon when today's was missed."""
+        at: time = self.cfg.detail_time if job == "detail" else self.cfg.batch_time
+        now, tz = self._now(), self._tz()
+        done = self.store.jobs.get(job)
+        early = job == "detail" and done is None and self._window_open(now)
+        if self.site is not None and run_soon(now, at, tz, done, early_first_run=early):
+            when = now + timedelta(seconds=CATCH_UP_DELAY_S)
+        else:
+            when = next_daily_run(now, at, tz, done_today=done == local_day(now, tz).isoformat())
+        old = self._timers.pop(job, None)
+        if old is not None and self.timer_running(old):
+            self.cancel_timer(old)
+        self._timers[job] = self.run_in(self._daily_job, max(1.0, (when - now).total_seconds()), job=job)
+
+    def _window_open(self, now: datetime) -> bool:
+        try:
+            return bool(self.budget.solar_window(now).contains(now))
+        except Exception:  # the budget's calendar cannot place the sun: keep the fixed time
+            return False
+
+    def _daily_job(self, **kwargs: Any) -> None:
+        job = str(kwargs.get("job"))
+        try:
+            with self._lock:
+                if job == "detail":
+                    self._run_detail()
+                else:
+                    self._run_batch(extra=False)
+        except Exception as exc:  # never let one bad day stop the app
+            self.log(f"The {job} job failed unexpectedly: {exc!r}", level="ERROR")
+        finally:
+            self._arm(job)
+
+    def _first_discovery(self, **_kwargs: Any) -> None:
+        with self._lock:
+            self._timers.pop("discovery", None)
+            if self.site is not None:
+                return
+            try:
+                found = self._discover()
+            except Exception as exc:
+                self.log(f"Discovery failed unexpectedly: {exc!r}", level="ERROR")
+                found = False
+            if not found:
+                self._timers["discovery"] = self.run_in(self._first_discovery, DISCOVERY_RETRY_S)
+
+    # ---- discovery, scans and stale clean-up -----------------------------------------------
+
+    def _discover(self) -> bool:
+        """The system's details and inverter list: from the shared site file when the
+        production app has written it meanwhile, else two calls."""
+        site = self.site_store.load(self.cfg.sid)
+        if site is None:
+            with self.budget.spending(2, "discovery") as decision:
+                if not decision.allowed:
+                    self.log(f"Discovery postponed by the API budget: {decision.reason}", level="WARNING")
+                    return False
+                try:
+                    site = discover(self.client, self.cfg.sid, self._now().isoformat())
+                except ApsystemsError as exc:
+                    self.log(f"Discovery failed, trying again later: {exc}", level="WARNING")
+                    return False
+            self.site_store.save(site)
+        self._adopt(site)
+        self.store.save()
+        self._publish()
+        self.log(f"Discovered {len(site.inverters)} inverter(s) on {len(site.query_eids)} ECU(s)")
+        self._arm("detail")
+        self._arm("batch")
+        return True
+
+    def _adopt(self, site: SiteInfo) -> None:
+        """Take ``site`` as the truth: identities, orphans' clean-up, the budget's fleet."""
+        self.site = site
+        for inv in site.inverters:
+            record = self.store.record(inv.uid)
+            record.model, record.ecu_id = inv.model, inv.ecu.raw
+        listed = {inv.uid for inv in site.inverters}
+        orphans = sorted(set(self.store.records) - listed)
+        if listed and orphans:  # an empty list never removes anything
+            self.log(f"Removing {len(orphans)} inverter(s) no longer in the list: {', '.join(orphans)}")
+            for uid in orphans:
+                self._remove_inverter(uid)
+            self.store.save()
+        self.budget.set_site(
+            inverters=len(site.inverters),
+            ecus=len(site.query_eids),
+            poll_source=self.budget.poll_source,
+            time_zone=site.timezone,
+        )
+
+    def scan(self, origin: str = "request") -> None:
+        """Re-read the inverter list (one call) and add or remove inverters' entities."""
+        with self._lock:
+            try:
+                self._scan(origin)
+            except Exception as exc:
+                self.log(f"Inverter scan failed unexpectedly: {exc!r}", level="ERROR")
+
+    def _scan(self, origin: str) -> None:
+        if self.site is None:
+            self.log(f"Inverter scan ({origin}): the system is not discovered yet; discovering")
+            self._discover()
+            return
+        answer = None
+        with self.budget.spending(1, "discovery") as decision:
+            if not decision.allowed:
+                self.log(f"Inverter scan ({origin}) refused by the API budget: {decision.reason}", level="WARNING")
+                return
+            try:
+                answer = self.client.inverters(self.cfg.sid)
+            except ApsystemsError as exc:
+                self.log(f"Inverter scan ({origin}) failed: {exc}", level="WARNING")
+        result = apply_scan(self.site, answer, self._now().isoformat())
+        if not result.accepted:
+            self.log(f"Inverter scan ({origin}) changed nothing: {result.reason}", level="WARNING")
+            return
+        self.site_store.save(result.site)
+        for inv in result.removed:
+            self._remove_inverter(inv.uid)
+        self._adopt(result.site)
+        self.store.save()
+        self._publish([inv.uid for inv in (*result.added, *result.changed)])
+        self.log(f"Inverter scan ({origin}): {result.summary()}")
+
+    def _remove_inverter(self, uid: str) -> None:
+        record = self.store.records.get(uid)
+        ids = self._published.pop(uid, None)
+        if ids is None:
+            model = record.model if record else None
+            channels = channel_count(channels_for_model(model), record.detail if record else None)
+            if record is not None:
+                channels = channel_count(channels, record.batch)
+            ids = entity_ids(uid, model, channels)
+        for entity_id in ids:
+            self._remove_entity(entity_id)
+        self.store.forget([uid])
+        self.log(f"Removed inverter {uid} and its {len(ids)} entities")
+
+    def _remove_entity(self, entity_id: str) -> None:
+        try:
+            self.remove_entity(entity_id)
+        except Exception as exc:  # HA may not know it any more (it forgets set_state entities)
+            self.log(f"Could not remove {entity_id}: {exc!r}", level="DEBUG")
+
+    # ---- telemetry -------------------------------------------------------------------------
+
+    def _inverters(self) -> tuple[InverterInfo, ...]:
+        return self.site.inverters if self.site is not None else ()
+
+    def _batch_eids(self) -> list[str]:
+        """ECUs that have inverters (a meter- or storage-only ECU has no batch power)."""
+        if self.site is None:
+            return []
+        return list(dict.fromkeys(d.ecu.eid for d in self.site.devices if d.inverters))
+
+    def _budget_allows_job(self, setting: str) -> bool:
+        """The budget app plans a fixed job only when its setting is on; so do we."""
+        return bool(getattr(self.budget.settings, setting))
+
+    def _run_detail(self) -> None:
+        today = self._today()
+        self.store.jobs["detail"] = today.isoformat()
+        self.store.save()
+        if self.site is None:
+            return
+        if not self._budget_allows_job("inverter_detail"):
+            self.log("Inverter detail is off in the budget app (inverter_detail: false); skipping")
+            return
+        due = self.budget.detail_due([inv.uid for inv in self._inverters()])
+        fetched = self._fetch_details(due, today, purpose="detail")
+        self.log(f"Inverter detail: {len(fetched)} of {len(due)} due inverter(s) read for {today}")
+
+    def _fetch_details(self, uids: list[str], day: date, *, purpose: str) -> list[str]:
+        """One call per inverter, each through the budget; stops at a refusal or a hard error."""
+        done: list[str] = []
+        transient = 0
+        started = monotonic()
+        try:
+            for index, uid in enumerate(uids):
+                if index and monotonic() - started > SLICE_S:
+                    # Hand the rest to a new callback: one callback must not near AppDaemon's 10 s warning.
+                    self.run_in(self._continue_details, 1, uids=uids[index:], day=day.isoformat(), purpose=purpose)
+                    break
+                with self.budget.spending(1, purpose) as decision:
+                    if not decision.allowed:
+                        self.log(f"Stopping {purpose} after {len(done)} inverter(s): {decision.reason}")
+                        break
+                    outcome = self._detail_call(uid, day)
+                if outcome.succeeded:
+                    done.append(uid)
+                    transient = 0
+                elif not self._carry_on(purpose, uid, outcome, transient):
+                    break
+                else:
+                    transient += 1
+        finally:
+            self.store.save()
+            self._publish(done)
+        return done
+
+    def _continue_details(self, **kwargs: Any) -> None:
+        with self._lock:
+            try:
+                self._fetch_details(list(kwargs["uids"]), date.fromisoformat(kwargs["day"]), purpose=kwargs["purpose"])
+            except Exception as exc:  # never let one bad answer stop the app
+                self.log(f"Inverter {kwargs.get('purpose')} failed unexpectedly: {exc!r}", level="ERROR")
+
+    def _detail_call(self, uid: str, day: date) -> Outcome:
+        try:
+            minutely = self.client.inverter_energy_minutely(self.cfg.sid, uid, day)
+        except ApsystemsError as exc:
+            return outcome_of(exc)
+        self.store.record(uid).detail = from_minutely(minutely, day)
+        return Outcome("ok")
+
+    def _carry_on(self, purpose: str, target: str, outcome: Outcome, transient_in_a_row: int) -> bool:
+        """Whether a loop goes on after a failed call: 1001 and one-off failures yes, limits no."""
+        if outcome.kind == "no_data":
+            self.log(f"{purpose} {target}: no data (1001); keeping the last values", level="DEBUG")
+            return True
+        if outcome.kind in ("transient", "error"):
+            self.log(f"{purpose} {target} failed, waiting for the next run: {outcome.message}", level="WARNING")
+            if transient_in_a_row + 1 >= MAX_TRANSIENT_IN_A_ROW:
+                self.log(f"{purpose}: {MAX_TRANSIENT_IN_A_ROW} failures in a row; stopping until the next run")
+                return False
+            return True
+        # auth, quota, rate limit: the budget app raises the notification; stop this loop
+        self.log(f"{purpose} stopped, APsystems refused ({outcome.kind}): {outcome.message}", level="WARNING")
+        return False
+
+    def _run_batch(self, *, extra: bool) -> None:
+        today = self._today()
+        if not extra:
+            self.store.jobs["batch"] = today.isoformat()
+            self.store.save()
+        if self.site is None or not self._budget_allows_job("batch_power"):
+            return
+        eids = self._batch_eids()
+        if extra:
+            with self.budget.spending(len(eids), "poll") as decision:
+                if not decision.allowed:
+                    return
+                read, _ = self._fetch_batches(eids, today, "extra batch")
+        else:
+            read = self._daily_batches(eids, today)
+        self._after_batches(read, len(eids), today, extra=extra)
+
+    def _daily_batches(self, eids: list[str], day: date) -> list[str]:
+        """The fixed batch job, one ECU per budget decision, sliced like the detail loop."""
+        read: list[str] = []
+        started = monotonic()
+        for index, eid in enumerate(eids):
+            if index and monotonic() - started > SLICE_S:
+                self.run_in(self._continue_batches, 1, eids=eids[index:], day=day.isoformat())
+                break
+            with self.budget.spending(1, "batch") as decision:
+                if not decision.allowed:
+                    self.log(f"Stopping batch after {len(read)} ECU(s): {decision.reason}")
+                    break
+                got, stop = self._fetch_batches([eid], day, "batch")
+            read.extend(got)
+            if stop:
+                break
+        return read
+
+    def _continue_batches(self, **kwargs: Any) -> None:
+        with self._lock:
+            try:
+                eids, day = list(kwargs["eids"]), date.fromisoformat(kwargs["day"])
+                self._after_batches(self._daily_batches(eids, day), len(eids), day, extra=False)
+            except Exception as exc:  # never let one bad answer stop the app
+                self.log(f"Inverter batch failed unexpectedly: {exc!r}", level="ERROR")
+
+    def _after_batches(self, read: list[str], wanted: int, day: date, *, extra: bool) -> None:
+        self.store.save()
+        devices = self.site.devices if self.site else ()
+        self._publish([inv.uid for d in devices if d.ecu.eid in read for inv in d.inverters])
+        self.log(f"{'Extra batch' if extra else 'Batch'} power: {len(read)} of {wanted} ECU(s) read for {day}")
+
+    def _fetch_batches(self, eids: list[str], day: date, purpose: str) -> tuple[list[str], bool]:
+        """Batch power for each ECU: the ECUs read, and whether the caller must stop its loop."""
+        read: list[str] = []
+        transient = 0
+        for eid in eids:
+            try:
+                batch = self.client.batch_power(self.cfg.sid, eid, day)
+            except ApsystemsError as exc:
+                outcome = outcome_of(exc)
+                if outcome.succeeded or self._carry_on(purpose, f"ECU {eid}", outcome, transient):
+                    transient = 0 if outcome.succeeded else transient + 1
+                    continue
+                return read, True
+            transient = 0
+            read.append(eid)
+            for device in self.site.devices if self.site else ():
+                if device.ecu.eid != eid:
+                    continue
+                for inv in device.inverters:
+                    data = from_batch(batch, inv.uid, day)
+                    if data is not None:
+                        self.store.record(inv.uid).batch = data
+        return read, False
+
+    def _extra_batch_tick(self, **_kwargs: Any) -> None:
+        with self._lock:
+            try:
+                self._extra_batch()
+            except Exception as exc:
+                self.log(f"Extra batch poll failed unexpectedly: {exc!r}", level="ERROR")
+
+    def _extra_batch(self) -> None:
+        if self.site is None or not self._budget_allows_job("batch_power"):
+            return
+        now = self._now()
+        if not self._window_open(now):
+            return
+        eids = self._batch_eids()
+        if not eids:
+            return
+        room, why = extra_batch_room(self.budget.plan(), len(eids))
+        if not room:
+            self.log(f"No extra batch poll: {why}", level="DEBUG")
+            return
+        self._run_batch(extra=True)
+
+    def refresh(self, uids: Iterable[str] | None = None, origin: str = "request") -> None:
+        """Detail now for ``uids`` (default: every inverter), if the budget allows them all."""
+        with self._lock:
+            try:
+                self._refresh(None if uids is None else list(uids), origin)
+            except Exception as exc:
+                self.log(f"Manual refresh failed unexpectedly: {exc!r}", level="ERROR")
+
+    def _refresh(self, uids: list[str] | None, origin: str) -> None:
+        if self.site is None:
+            self.log(f"Manual refresh ({origin}): the system is not discovered yet", level="WARNING")
+            return
+        known = [inv.uid for inv in self._inverters()]
+        if uids is None:
+            targets = known
+        else:
+            wanted = {u.strip().lower() for u in uids}
+            targets = [uid for uid in known if uid.lower() in wanted]
+            unknown = sorted(wanted - {uid.lower() for uid in known})
+            if unknown:
+                self.log(f"Manual refresh ({origin}): unknown inverter(s) {', '.join(unknown)}", level="WARNING")
+        if not targets:
+            return
+        with self.budget.spending(len(targets), "manual") as decision:
+            allowed, reason = decision.allowed, decision.reason  # all or nothing: no half refresh
+        if not allowed:
+            self.log(
+                f"Manual refresh ({origin}) of {len(targets)} inverter(s) refused by the API budget: {reason}",
+                level="WARNING",
+            )
+            return
+        done = self._fetch_details(targets, self._today(), purpose="manual")
+        self.log(f"Manual refresh ({origin}): {len(done)} of {len(targets)} inverter(s) read")
+
+    # ---- HA triggers -----------------------------------------------------------------------
+
+    def _for_this_system(self, data: Any) -> bool:
+        sid = data.get("sid") if isinstance(data, dict) else None
+        return sid is None or str(sid).strip().lower() == self.cfg.sid.lower()
+
+    def _on_scan_event(self, event_type: str, data: Any, **_kwargs: Any) -> None:
+        if self._for_this_system(data):
+            self.scan(origin=f"event {event_type}")
+
+    def _on_refresh_event(self, event_type: str, data: Any, **_kwargs: Any) -> None:
+        if not self._for_this_system(data):
+            return
+        raw = data.get("uid") if isinstance(data, dict) else None
+        uids: list[str] | None = None
+        if isinstance(raw, (str, int)) and not isinstance(raw, bool) and str(raw).strip():
+            uids = [str(raw)]  # an unquoted uid in an HA script arrives as a number
+        elif isinstance(raw, list):
+            uids = [str(u) for u in raw]
+        self.refresh(uids, origin=f"event {event_type}")
+
+    @staticmethod
+    def _pressed(old: Any, new: Any) -> bool:
+        """A press changes the button's timestamp; HA coming back (from unavailable) is no press."""
+        return new not in IDLE_STATES and old not in ("unavailable", new)
+
+    def _on_scan_button(self, entity: str, attribute: str, old: Any, new: Any, **_kwargs: Any) -> None:
+        if self._pressed(old, new):
+            self.scan(origin=entity)
+
+    def _on_refresh_button(self, entity: str, attribute: str, old: Any, new: Any, **_kwargs: Any) -> None:
+        if self._pressed(old, new):
+            self.refresh(origin=entity)
+
+    # ---- publishing ------------------------------------------------------------------------
+
+    def _publish(self, uids: Iterable[str] | None = None) -> None:
+        """Publish the sensors of ``uids`` (default: every inverter) from what is stored."""
+        wanted = None if uids is None else set(uids)
+        tz = self._tz()
+        largest = self.largest_attributes if wanted is not None else (0, "")
+        for inv in self._inverters():
+            if wanted is not None and inv.uid not in wanted:
+                continue
+            record = self.store.record(inv.uid)
+            who = InverterIdentity(
+                uid=inv.uid,
+                model=inv.model,
+                ecu_id=inv.ecu.raw,
+                channels=channel_count(inv.channels, record.detail, record.batch),
+            )
+            states = inverter_states(who, record.detail, record.batch, tz)
+            for entity_id, (state, attributes) in states.items():
+                size = attribute_size(attributes)
+                if size > largest[0]:
+                    largest = (size, entity_id)
+                self.set_state(entity_id, state=state, attributes=dict(attributes), replace=True, check_existence=False)
+            for stale in set(self._published.get(inv.uid, ())) - set(states):
+                self._remove_entity(stale)
+            self._published[inv.uid] = list(states)
+        self.largest_attributes = largest
+        if wanted is None and largest[0]:
+            self.log(
+                f"Published {sum(len(ids) for ids in self._published.values())} inverter entities;"
+                f" largest attributes {largest[0]} bytes ({largest[1]})"
+            )

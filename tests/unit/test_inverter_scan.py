@@ -1,0 +1,70 @@
+"""Scan diffs: added, removed, kept; a failed or empty list never removes anything."""
+
+from __future__ import annotations
+
+from apsystems.inverter_scan import apply_scan, diff_inverters
+from apsystems.records import EcuDevices, InverterInfo, parse_ecu_ref
+from apsystems.site_store import SiteInfo
+
+ECU1 = parse_ecu_ref("216000000101")
+ECU2 = parse_ecu_ref("216000000102")
+NOW = "2026-06-21T12:00:00+02:00"
+
+
+def inv(uid: str, model: str = "DS3", ecu: str = "216000000101") -> InverterInfo:
+    return InverterInfo(uid, model, parse_ecu_ref(ecu))
+
+
+def devices(*inverters: InverterInfo) -> tuple[EcuDevices, ...]:
+    by_ecu: dict[str, list[InverterInfo]] = {}
+    for i in inverters:
+        by_ecu.setdefault(i.ecu.raw, []).append(i)
+    return tuple(EcuDevices(parse_ecu_ref(e), 0, "Europe/Berlin", tuple(v)) for e, v in by_ecu.items())
+
+
+def site(*inverters: InverterInfo) -> SiteInfo:
+    return SiteInfo("B0XD123A3BHJ", "Europe/Berlin", 3.0, (ECU1, ECU2), devices(*inverters), "2026-06-01T00:00:00")
+
+
+def test_diff() -> None:
+    a, b, c = inv("1"), inv("2"), inv("3")
+    added, removed, kept, changed = diff_inverters([a, b], [b, c])
+    assert added == (c,) and removed == (a,) and kept == (b,) and changed == ()
+
+
+def test_model_or_ecu_change_is_reported_as_changed() -> None:
+    old = inv("1", "DS3")
+    new = inv("1", "QS1", "216000000102")
+    _, _, kept, changed = diff_inverters([old], [new])
+    assert kept == (new,) and changed == (new,)
+
+
+def test_duplicates_count_once() -> None:
+    a = inv("1")
+    added, removed, kept, _ = diff_inverters([a, a], [a, inv("1", ecu="216000000102")])
+    assert added == () and removed == () and kept == (a,)
+
+
+def test_apply_scan_accepts_a_real_list() -> None:
+    before = site(inv("1"), inv("2"))
+    result = apply_scan(before, devices(inv("2"), inv("3", "QS1", "216000000102")), NOW)
+    assert result.accepted and result.modified
+    assert [i.uid for i in result.added] == ["3"] and [i.uid for i in result.removed] == ["1"]
+    assert [i.uid for i in result.site.inverters] == ["2", "3"]
+    assert result.site.discovered_at == NOW and result.site.ecus == before.ecus
+    assert result.summary() == "1 added, 1 removed, 1 kept (0 changed)"
+
+
+def test_failed_scan_removes_nothing() -> None:
+    before = site(inv("1"), inv("2"))
+    result = apply_scan(before, None, NOW)
+    assert not result.accepted and result.site is before
+    assert result.removed == () and result.added == () and [i.uid for i in result.kept] == ["1", "2"]
+
+
+def test_empty_list_removes_nothing() -> None:
+    before = site(inv("1"), inv("2"))
+    for answer in ((), (EcuDevices(ECU1, 0, "Europe/Berlin", ()),)):
+        result = apply_scan(before, answer, NOW)
+        assert not result.accepted and result.site is before and result.removed == ()
+        assert "empty" in result.reason
