@@ -6,6 +6,10 @@ keeps the apps themselves short.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +17,7 @@ from appdaemon.plugins.hass.hassapi import Hass
 
 NOTIFY_RETRIES = 5
 NOTIFY_RETRY_DELAY_S = 10
+PUBLISH_TIMEOUT_S = 15
 
 
 def state_dir(app: Hass, args: dict[str, Any]) -> Path:
@@ -56,3 +61,65 @@ class Notifier:
 
     def _retry(self, **kwargs: Any) -> None:
         self._call(kwargs["service"], kwargs["attempt"], **kwargs["data"])
+
+
+def publish_state(app: Hass, entity_id: str, *, state: Any, attributes: Mapping[str, Any]) -> None:
+    """``set_state(entity_id, state, attributes, replace=True, check_existence=False)``, arriving intact.
+
+    AppDaemon 4.5.12 and 4.5.13 clean the JSON body of every REST call to Home Assistant:
+    ``0``, ``0.0``, ``False`` and ``None`` vanish wherever they are (the state, attribute values,
+    items of lists: 24 hourly values ``[0.0, …, 1.2, …]`` arrive as the non-zero ones only) and
+    ``True`` becomes the string ``"true"`` (AppDaemon issues #2464 and #2531, fixed by PR #2594
+    after 4.5.13). Home Assistant then answers a zero state with 400 "No state specified".
+    When the installed AppDaemon does that and the entity lives in Home Assistant, the state is
+    posted through the HASS plugin's own HTTP session (same URL, same credentials) with the body
+    as given; the ``state_changed`` event brings it back into AppDaemon as usual. Otherwise, and
+    whenever that path is not available, this is plain ``set_state``.
+    """
+    body_attributes = dict(attributes)
+    if _appdaemon_mangles_bodies() and _post_exact(app, entity_id, state, body_attributes):
+        return
+    app.set_state(entity_id, state=state, attributes=body_attributes, replace=True, check_existence=False)
+
+
+@functools.cache
+def _appdaemon_mangles_bodies() -> bool:
+    try:
+        from appdaemon import utils as ad_utils  # noqa: PLC0415 - probed once, only when publishing
+
+        probe: dict[str, Any] = {"zero": 0, "none": None, "false": False, "true": True, "list": [0.0, 1.0]}
+        return bool(ad_utils.clean_http_kwargs(dict(probe)) != probe)
+    except Exception:  # the helper is gone in a fixed release
+        return False
+
+
+def _post_exact(app: Hass, entity_id: str, state: Any, attributes: dict[str, Any]) -> bool:
+    """POST /api/states/<entity_id> with the plugin's session; False when that path is not available."""
+    try:
+        plugin: Any = app.AD.plugins.get_plugin_object(app.namespace)
+        session = plugin.session
+        base_url = str(plugin.config.ha_url).rstrip("/")
+        loop = app.AD.loop
+    except Exception:  # no HASS plugin in this namespace (tests, the demo), or other internals
+        return False
+    if session is None or type(plugin).__name__ != "HassPlugin":
+        return False
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass  # an app thread, as expected: it may wait for the event loop
+    else:
+        return False  # on the event loop itself (an async app): waiting here would deadlock
+    body = json.loads(json.dumps({"state": state, "attributes": attributes}, default=str))
+    future = asyncio.run_coroutine_threadsafe(_post(session, f"{base_url}/api/states/{entity_id}", body), loop)
+    try:
+        future.result(timeout=PUBLISH_TIMEOUT_S)
+    except Exception as exc:  # HA restarting, a timeout, a 4xx: like set_state, log and carry on
+        future.cancel()
+        app.log(f"Could not publish {entity_id} to Home Assistant: {type(exc).__name__}: {exc}", level="WARNING")
+    return True
+
+
+async def _post(session: Any, url: str, body: dict[str, Any]) -> None:
+    async with session.post(url, json=body) as response:
+        response.raise_for_status()

@@ -26,13 +26,12 @@ import threading
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta, tzinfo
 from time import monotonic
-from typing import Any, cast
+from typing import Any
 
 from appdaemon.plugins.hass.hassapi import Hass
 
-from apsystems.ad_support import state_dir
-from apsystems.budget_app import BudgetApp
-from apsystems.client import ApsystemsClient
+from apsystems.ad_support import publish_state, state_dir
+from apsystems.app_wiring import budget_client, find_budget
 from apsystems.errors import ApsystemsError
 from apsystems.inverter_entities import (
     InverterIdentity,
@@ -73,16 +72,8 @@ class InvertersApp(Hass):
         except ValueError as exc:
             self.log(f"Configuration error: {exc}", level="ERROR")
             raise
-        budget = self.get_app(self.cfg.budget)
-        if budget is None:
-            raise ValueError(
-                f"budget app {self.cfg.budget!r} is not running: add it to apps.yaml and list it"
-                " under this app's dependencies"
-            )
-        self.budget = cast(BudgetApp, budget)
-        self.client = ApsystemsClient(
-            self.cfg.app_id, self.cfg.app_secret, base_url=self.cfg.base_url, on_request=self.budget.call_hook()
-        )
+        self.budget = find_budget(self, self.cfg.budget)
+        self.client = budget_client(self.cfg, self.budget)
         sid = self.cfg.sid.lower()
         folder = state_dir(self, self.args)
         self.site_store = SiteStore(folder / f"site_{sid}.json")  # shared with the production app
@@ -554,7 +545,7 @@ class InvertersApp(Hass):
                 size = attribute_size(attributes)
                 if size > largest[0]:
                     largest = (size, entity_id)
-                self.set_state(entity_id, state=state, attributes=dict(attributes), replace=True, check_existence=False)
+                publish_state(self, entity_id, state=state, attributes=attributes)
             for stale in set(self._published.get(inv.uid, ())) - set(states):
                 self._remove_entity(stale)
             self._published[inv.uid] = list(states)

@@ -8,13 +8,12 @@ summary, and publishes total/today/month/year energy and power. The bookkeeping 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from appdaemon.plugins.hass.hassapi import Hass
 
-from apsystems.ad_support import state_dir
-from apsystems.budget_app import BudgetApp
-from apsystems.client import ApsystemsClient
+from apsystems.ad_support import publish_state, state_dir
+from apsystems.app_wiring import budget_client, find_budget
 from apsystems.months import zone
 from apsystems.production import Outcome, ProductionTracker, Readings, resolve_poll_source
 from apsystems.production_config import ProductionConfig, parse_production_args
@@ -43,18 +42,10 @@ class ProductionApp(Hass):
         except ValueError as exc:
             self.log(f"Configuration error: {exc}", level="ERROR")
             raise
-        budget = self.get_app(self.cfg.budget)
-        if budget is None:
-            raise ValueError(
-                f"budget app {self.cfg.budget!r} is not running: add it to apps.yaml and list it"
-                " under this app's dependencies"
-            )
-        self.budget = cast(BudgetApp, budget)
+        self.budget = find_budget(self, self.cfg.budget)
         folder = state_dir(self, self.args)
         self.prefix = f"sensor.apsystems_{self.cfg.sid.lower()}"
-        self.client = ApsystemsClient(
-            self.cfg.app_id, self.cfg.app_secret, base_url=self.cfg.base_url, on_request=self.budget.call_hook()
-        )
+        self.client = budget_client(self.cfg, self.budget)
         self.store = SiteStore(folder / f"site_{self.cfg.sid.lower()}.json")
         self.site: SiteInfo | None = self.store.load(self.cfg.sid)
         self.tracker = ProductionTracker(
@@ -208,9 +199,7 @@ class ProductionApp(Hass):
             if suffix == "today_energy":
                 attributes["hourly_kwh"] = list(readings.hourly_kwh)
                 attributes["date"] = readings.day.isoformat()
-            self.set_state(
-                f"{self.prefix}_{suffix}", state=value, attributes=attributes, replace=True, check_existence=False
-            )
+            publish_state(self, f"{self.prefix}_{suffix}", state=value, attributes=attributes)
         self._publish_power(readings, window_open, name)
 
     def _publish_power(self, readings: Readings, window_open: bool, name: str) -> None:
@@ -225,9 +214,7 @@ class ProductionApp(Hass):
         }
         if power is None:
             return
-        self.set_state(
-            f"{self.prefix}_power", state=power.watts, attributes=attributes, replace=True, check_existence=False
-        )
+        publish_state(self, f"{self.prefix}_power", state=power.watts, attributes=attributes)
         share = ProductionShare(
             self.cfg.sid,
             round(power.watts / 1000.0, 4),

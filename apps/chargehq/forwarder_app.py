@@ -32,6 +32,7 @@ from typing import Any
 
 from appdaemon.plugins.hass.hassapi import Hass
 
+from apsystems.ad_support import publish_state
 from apsystems.json_file import read_json_object, write_json_atomic
 from apsystems.shared_state import NAMESPACE, ProductionShare, production_entity
 from chargehq.config import APSYSTEMS, ChargeHQConfig, parse_config
@@ -280,7 +281,7 @@ class ChargeHQForwarder(Hass):
     def _publish(self, plan: PushPlan) -> None:
         assert self._sender is not None
         state, attributes = status_entity(plan, self._sender.status)
-        self.set_state(STATUS_ENTITY, state=state, attributes=attributes, replace=True, check_existence=False)
+        publish_state(self, STATUS_ENTITY, state=state, attributes=attributes)
         try:
             write_json_atomic(self._status_path, {"state": state, "attributes": attributes})
         except OSError as err:
@@ -292,7 +293,7 @@ class ChargeHQForwarder(Hass):
             return
         state, attributes = saved.get("state"), saved.get("attributes")
         if isinstance(state, str) and isinstance(attributes, dict):
-            self.set_state(STATUS_ENTITY, state=state, attributes=attributes, replace=True, check_existence=False)
+            publish_state(self, STATUS_ENTITY, state=state, attributes=attributes)
 
     def _publish_unconfigured(self, err: ConfigError) -> None:
         """The status says what to fix; the log names each bad key. The key's value appears in neither."""
@@ -303,4 +304,4 @@ class ChargeHQForwarder(Hass):
             self.log("Charge HQ forwarder is not configured: %s", problem, level="ERROR")
         plan = replace(unconfigured("; ".join(problems)), problems=problems)
         state, attributes = status_entity(plan, None)
-        self.set_state(STATUS_ENTITY, state=state, attributes=attributes, replace=True, check_existence=False)
+        publish_state(self, STATUS_ENTITY, state=state, attributes=attributes)
