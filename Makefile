@@ -1,11 +1,17 @@
 # Two entry points for people: `make demo` (offline demo) and `make test` (every test).
-# Both create and fill the virtual environment they need; nothing else has to be installed.
+# Both create and fill the virtual environments they need (`make test` also builds .venv-ha, Home
+# Assistant for the end-to-end suite, which needs a Python 3.13); nothing else has to be installed.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Home Assistant for the end-to-end suite: its own venv on Python 3.13 (scripts/ha_env.py).
+HA_VENV := .venv-ha
+# pytest runs in a private network namespace with only loopback (scripts/netns.py), so that
+# nothing the end-to-end suite starts can listen beyond 127.0.0.1/::1.
+NETNS := $(PY) -m scripts.netns --
 
-.PHONY: demo test lint unit venv clean
+.PHONY: demo test e2e e2e-env lint unit venv clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,19 +20,28 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 
 venv: $(STAMP)
 
+## Home Assistant 2025.4.4 in $(HA_VENV) (Python 3.13); a no-op when its stamp matches the pins.
+e2e-env:
+	$(PYTHON) scripts/ha_env.py
+
 ## Offline demo against the fake APsystems cloud.
 demo: $(STAMP)
 	$(PY) -m scripts.demo
 
-## Every test: static checks first, then the whole pytest suite (exit code 5, "no tests ran", fails).
-test: $(STAMP)
+## Every test: static checks first, then the whole pytest suite, end-to-end included
+## (exit code 5, "no tests ran", fails; a missing Home Assistant fails instead of skipping).
+test: $(STAMP) e2e-env
 	$(PY) -m ruff check apps fakes tests scripts benchmarks
 	$(PY) -m mypy
-	$(PY) -m pytest
+	APS_E2E_REQUIRED=1 $(NETNS) $(PY) -m pytest
+
+## Only the end-to-end suite (real Home Assistant + AppDaemon + the fakes).
+e2e: $(STAMP) e2e-env
+	APS_E2E_REQUIRED=1 $(NETNS) $(PY) -m pytest -m e2e tests/e2e
 
 lint: $(STAMP)
 	$(PY) -m ruff check apps fakes tests scripts benchmarks
 	$(PY) -m mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(HA_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,273 @@
+"""A real Home Assistant 2025.4 for the end-to-end suite: configuration, start/stop, onboarding, APIs.
+
+Facts this relies on are in ``shared/reference/ha-e2e-notes.md``:
+
+* A minimal ``configuration.yaml`` (no ``default_config``: it would pull in cloud, zeroconf,
+  bluetooth and more), HTTP on 127.0.0.1 only, the recorder committing every second.
+* Started as ``.venv-ha/bin/hass -c <dir> --skip-pip``; ``scripts/ha_env.py`` installed the
+  packages it would otherwise install at its first start.
+* Headless onboarding: ``POST /api/onboarding/users`` -> auth code -> ``POST /auth/token`` ->
+  websocket ``auth/long_lived_access_token``. ``/api/onboarding/core_config`` is never posted
+  (it adds integrations that reach the internet).
+* Persistent notifications are read over the websocket (``persistent_notification/get``).
+
+mDNS: Home Assistant's analytics integration creates the shared HTTP client, whose mDNS
+resolver opens UDP 5353 on every real interface. The suite normally runs in a network
+namespace with only ``lo`` (``scripts/netns.py``), where that fails harmlessly ("No such
+device"). Where no namespace could be made, ``stub_analytics=True`` shadows the built-in
+analytics integration with an empty custom integration of the same name, so that nothing
+creates the resolver; the suite's loopback check holds either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import requests
+import yaml
+
+from tests.e2e.processes import ManagedProcess, wait_for
+
+USERNAME = "e2e"
+PASSWORD = "e2e-password-not-secret"  # a throwaway account of a throwaway instance
+HTTP_TIMEOUT = 10
+
+
+class HomeAssistantError(AssertionError):
+    """Home Assistant answered a websocket command with an error."""
+
+
+class HomeAssistant:
+    """One Home Assistant instance on 127.0.0.1:``port`` with its configuration in ``config_dir``."""
+
+    def __init__(
+        self,
+        hass_bin: Path,
+        config_dir: Path,
+        port: int,
+        *,
+        latitude: float,
+        longitude: float,
+        time_zone: str,
+        stub_analytics: bool = False,
+    ) -> None:
+        self.config_dir = config_dir
+        self.port = port
+        self.latitude = latitude
+        self.longitude = longitude
+        self.time_zone = time_zone
+        self.stub_analytics = stub_analytics
+        self.process = ManagedProcess(
+            "homeassistant",
+            [str(hass_bin), "-c", str(config_dir), "--skip-pip", "--log-no-color"],
+            config_dir / "hass-output.log",
+        )
+        self.token: str | None = None
+
+    # ---- configuration and lifecycle ------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/api/websocket"
+
+    def write_config(self) -> None:
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        config: dict[str, Any] = {
+            "homeassistant": {
+                "name": "APsystems end-to-end",
+                "latitude": self.latitude,
+                "longitude": self.longitude,
+                "elevation": 0,
+                "unit_system": "metric",
+                "time_zone": self.time_zone,
+                "currency": "EUR",
+                "country": "DE",
+            },
+            "http": {"server_host": "127.0.0.1", "server_port": self.port},
+            "api": None,
+            "websocket_api": None,
+            "recorder": {"commit_interval": 1},
+            "history": None,
+            "energy": None,
+            "sensor": None,
+            "logger": {"default": "info"},
+        }
+        (self.config_dir / "configuration.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        if self.stub_analytics:
+            stub = self.config_dir / "custom_components" / "analytics"
+            stub.mkdir(parents=True, exist_ok=True)
+            manifest = {
+                "domain": "analytics",
+                "name": "Analytics (disabled by the end-to-end suite)",
+                "version": "0.0.0",
+                "codeowners": [],
+                "dependencies": [],
+                "documentation": "https://www.home-assistant.io/integrations/analytics/",
+                "integration_type": "system",
+                "iot_class": "local_push",
+            }
+            (stub / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+            (stub / "__init__.py").write_text(
+                '"""Shadows the built-in analytics so that no mDNS resolver opens UDP 5353 on real interfaces."""\n\n\n'
+                "async def async_setup(hass, config):\n    return True\n",
+                encoding="utf-8",
+            )
+
+    def start(self, timeout: float = 120.0) -> None:
+        self.process.start()
+        wait_for(
+            "Home Assistant to answer HTTP",
+            self._answers,
+            timeout=timeout,
+            interval=0.25,
+            context=self.describe,
+        )
+
+    def stop(self) -> int | None:
+        return self.process.stop(timeout=30)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def describe(self) -> str:
+        running = "running" if self.process.running else f"exited with {self.process.returncode}"
+        return f"Home Assistant ({running}), last output:\n{self.process.log_tail()}"
+
+    def _answers(self) -> bool:
+        if not self.process.running:
+            raise AssertionError(f"Home Assistant exited.\n{self.describe()}")
+        # /auth/providers needs no token, so polling it logs no authentication warnings. Before
+        # onboarding it answers 400 "onboarding_required", after it 200: either means HA is up.
+        return requests.get(f"{self.url}/auth/providers", timeout=2).status_code in (200, 400)
+
+    # ---- onboarding and the token ---------------------------------------------------------
+
+    def onboard(self) -> str:
+        """Create the owner account headlessly and return a long-lived access token."""
+        client_id = f"{self.url}/"
+        response = requests.post(
+            f"{self.url}/api/onboarding/users",
+            json={
+                "client_id": client_id,
+                "name": "End-to-end",
+                "username": USERNAME,
+                "password": PASSWORD,
+                "language": "en",
+            },
+            timeout=HTTP_TIMEOUT,
+        )
+        response.raise_for_status()
+        auth_code = response.json()["auth_code"]
+        response = requests.post(
+            f"{self.url}/auth/token",
+            data={"grant_type": "authorization_code", "code": auth_code, "client_id": client_id},
+            timeout=HTTP_TIMEOUT,
+        )
+        response.raise_for_status()
+        access_token = str(response.json()["access_token"])
+        token = self.ws(
+            {"type": "auth/long_lived_access_token", "client_name": "apsystems-e2e", "lifespan": 30},
+            token=access_token,
+        )[0]
+        self.token = str(token)
+        return self.token
+
+    # ---- REST --------------------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        if self.token is None:
+            raise RuntimeError("Home Assistant is not onboarded yet")
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def state(self, entity_id: str) -> dict[str, Any] | None:
+        """``GET /api/states/<entity_id>``: the state object, or None when HA does not know it."""
+        response = requests.get(f"{self.url}/api/states/{entity_id}", headers=self._headers(), timeout=HTTP_TIMEOUT)
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def states(self) -> dict[str, dict[str, Any]]:
+        response = requests.get(f"{self.url}/api/states", headers=self._headers(), timeout=HTTP_TIMEOUT)
+        response.raise_for_status()
+        return {item["entity_id"]: item for item in response.json()}
+
+    def delete_state(self, entity_id: str) -> None:
+        response = requests.delete(f"{self.url}/api/states/{entity_id}", headers=self._headers(), timeout=HTTP_TIMEOUT)
+        if response.status_code not in (200, 404):
+            response.raise_for_status()
+
+    # ---- websocket ---------------------------------------------------------------------------
+
+    def ws(self, *commands: dict[str, Any], token: str | None = None, timeout: float = 30.0) -> list[Any]:
+        """Send ``commands`` on one authenticated websocket connection; their results, in order."""
+        return asyncio.run(self._ws(list(commands), token or self._headers()["Authorization"][7:], timeout))
+
+    async def _ws(self, commands: list[dict[str, Any]], token: str, timeout: float) -> list[Any]:
+        results: list[Any] = []
+        async with aiohttp.ClientSession() as session, session.ws_connect(
+            self.ws_url, timeout=aiohttp.ClientWSTimeout(ws_close=timeout)
+        ) as socket:
+            hello = await socket.receive_json(timeout=timeout)
+            if hello.get("type") != "auth_required":
+                raise HomeAssistantError(f"unexpected websocket greeting {hello}")
+            await socket.send_json({"type": "auth", "access_token": token})
+            answer = await socket.receive_json(timeout=timeout)
+            if answer.get("type") != "auth_ok":
+                raise HomeAssistantError(f"websocket authentication failed: {answer}")
+            for number, command in enumerate(commands, start=1):
+                await socket.send_json({"id": number, **command})
+                while True:
+                    message = await socket.receive_json(timeout=timeout)
+                    if message.get("id") == number and message.get("type") == "result":
+                        break
+                if not message.get("success"):
+                    raise HomeAssistantError(f"{command['type']} failed: {message.get('error')}")
+                results.append(message.get("result"))
+        return results
+
+    def notifications(self) -> dict[str, dict[str, Any]]:
+        """The persistent notifications, by ``notification_id``."""
+        listed = self.ws({"type": "persistent_notification/get"})[0]
+        return {str(item["notification_id"]): item for item in listed}
+
+    def wait_for_notification(self, notification_id: str, timeout: float, *, present: bool = True) -> dict[str, Any]:
+        def probe() -> dict[str, Any] | None:
+            found = self.notifications().get(notification_id)
+            if present:
+                return found
+            return {"gone": notification_id} if found is None else None
+
+        return wait_for(
+            f"notification {notification_id} to {'appear' if present else 'go away'}",
+            probe,
+            timeout=timeout,
+            interval=0.5,
+        )
+
+    def dismiss(self, *notification_ids: str) -> None:
+        """Dismiss notifications (as the user's "dismiss" button does); unknown ids are fine."""
+        for notification_id in notification_ids:
+            self.ws(
+                {
+                    "type": "call_service",
+                    "domain": "persistent_notification",
+                    "service": "dismiss",
+                    "service_data": {"notification_id": notification_id},
+                }
+            )
+
+    def log_text(self) -> str:
+        path = self.config_dir / "home-assistant.log"
+        return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+
