@@ -58,3 +58,9 @@ def days_in_month(year: int, month: int) -> int:
     """Number of days of ``year-month``."""
     following = date(year + month // 12, month % 12 + 1, 1)
     return (following - date(year, month, 1)).days
+
+
+def localize(naive: datetime, tz: tzinfo) -> datetime:
+    """Attach ``tz`` to a local wall-clock time; pytz zones need ``localize()`` for the right offset."""
+    attach = getattr(tz, "localize", None)
+    return attach(naive) if callable(attach) else naive.replace(tzinfo=tz)

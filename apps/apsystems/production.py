@@ -25,6 +25,7 @@ from apsystems.errors import (
     TransientError,
 )
 from apsystems.json_file import read_json_object, write_json_atomic
+from apsystems.months import localize
 from apsystems.pacing import PollSource
 from apsystems.records import EcuMinutely
 
@@ -101,8 +102,7 @@ def _local_time(day: date, label: str, tz: tzinfo) -> datetime | None:
         naive = datetime.combine(day, time(hours % 24, minutes))
     except ValueError:
         return None
-    localize = getattr(tz, "localize", None)  # pytz zones need localize() for the right offset
-    return localize(naive) if callable(localize) else naive.replace(tzinfo=tz)
+    return localize(naive, tz)
 
 
 def _iso_or_none(value: object, parse: Callable[[str], _T]) -> _T | None:

@@ -14,7 +14,7 @@ from appdaemon.plugins.hass.hassapi import Hass
 
 from apsystems.ad_support import publish_state, state_dir
 from apsystems.app_wiring import budget_client, find_budget
-from apsystems.months import zone
+from apsystems.months import localize, zone
 from apsystems.production import Outcome, ProductionTracker, Readings, resolve_poll_source
 from apsystems.production_config import ProductionConfig, parse_production_args
 from apsystems.scheduling import next_poll_at
@@ -106,7 +106,7 @@ class ProductionApp(Hass):
         local = now.astimezone(tz)
         midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time())
         candidates = [
-            _localize(midnight, tz) + timedelta(seconds=MIDNIGHT_GRACE_S),
+            localize(midnight, tz) + timedelta(seconds=MIDNIGHT_GRACE_S),
             now + timedelta(seconds=MAX_SLEEP_S),
         ]
         window = self.budget.solar_window(now)
@@ -241,8 +241,3 @@ class ProductionApp(Hass):
                     " to appdaemon.yaml as in appdaemon.yaml.example",
                     level="WARNING",
                 )
-
-
-def _localize(naive: datetime, tz: Any) -> datetime:
-    localize = getattr(tz, "localize", None)
-    return localize(naive) if callable(localize) else naive.replace(tzinfo=tz)
