@@ -20,9 +20,6 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apps"))
 
 from apsystems.budget_sim import Scenario, YearFigures, simulate_adaptive, simulate_static
 from apsystems.pacing import BudgetSettings, Fleet, PollSource
