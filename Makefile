@@ -11,7 +11,7 @@ HA_VENV := .venv-ha
 # nothing the end-to-end suite starts can listen beyond 127.0.0.1/::1.
 NETNS := $(PY) -m scripts.netns --
 
-.PHONY: demo test e2e e2e-env lint unit venv clean
+.PHONY: demo test e2e e2e-env lint unit venv clean dist
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,5 +43,9 @@ lint: $(STAMP)
 	$(PY) -m ruff check apps fakes tests scripts benchmarks
 	$(PY) -m mypy
 
+## The release zip (dist/apsystems-chargehq-<version>.zip) and its SHA-256; same bytes for the same commit.
+dist:
+	$(PYTHON) -m scripts.dist
+
 clean:
-	rm -rf $(VENV) $(HA_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(HA_VENV) dist .pytest_cache .mypy_cache .ruff_cache
