@@ -21,9 +21,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from apsystems.budget_sim import Scenario, YearFigures, simulate_adaptive, simulate_static
-from apsystems.pacing import BudgetSettings, Fleet, PollSource
-from apsystems.solar_window import Site
+from apsystems.budget.pacing import BudgetSettings, Fleet, PollSource
+from apsystems.budget.simulation import Scenario, YearFigures, simulate_adaptive, simulate_static
+from apsystems.budget.solar_window import Site
 
 # A real place near each latitude, so that time zones and DST are realistic.
 SITES: dict[float, Site] = {

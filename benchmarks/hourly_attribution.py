@@ -18,11 +18,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from apsystems.client import ApsystemsClient
-from apsystems.pacing import BudgetPlanner, BudgetSettings, Fleet, PollSource
-from apsystems.production import ProductionTracker
-from apsystems.scheduling import next_poll_at
-from apsystems.solar_window import Site, SolarCalendar
+from apsystems.api.client import ApsystemsClient
+from apsystems.budget.pacing import BudgetPlanner, BudgetSettings, Fleet, PollSource
+from apsystems.budget.solar_window import Site, SolarCalendar
+from apsystems.production.scheduling import next_poll_at
+from apsystems.production.tracker import ProductionTracker
 from fakes.apsystems_cloud import DEFAULT_APP_ID, DEFAULT_APP_SECRET, FakeCloud, preset
 from fakes.apsystems_cloud.weather import day_weather
 

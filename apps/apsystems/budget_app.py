@@ -16,13 +16,10 @@ from typing import Any
 
 from appdaemon.plugins.hass.hassapi import Hass
 
-from apsystems.ad_support import Notifier, publish_state, state_dir
-from apsystems.budget_config import BudgetConfig, parse_budget_args
-from apsystems.client import RequestRecord
-from apsystems.json_file import read_json_object, write_json_atomic
-from apsystems.ledger import CallLedger
-from apsystems.months import zone
-from apsystems.notices import (
+from apsystems.api.client import RequestRecord
+from apsystems.budget.config import BudgetConfig, parse_budget_args
+from apsystems.budget.ledger import CallLedger
+from apsystems.budget.notices import (
     API_LIMIT_ID,
     AUTH_ID,
     AUTH_NOTICE_CODES,
@@ -32,9 +29,12 @@ from apsystems.notices import (
     auth_notice,
     budget_notice,
 )
-from apsystems.pacing import BudgetPlanner, BudgetSettings, CallDecision, Fleet, Plan, PollSource, inverters_due
-from apsystems.solar_window import Site, SolarCalendar, SolarWindow
-from apsystems.static_interval import static_interval
+from apsystems.budget.pacing import BudgetPlanner, BudgetSettings, CallDecision, Fleet, Plan, PollSource, inverters_due
+from apsystems.budget.solar_window import Site, SolarCalendar, SolarWindow
+from apsystems.budget.static_interval import static_interval
+from apsystems.common.json_file import read_json_object, write_json_atomic
+from apsystems.common.months import zone
+from apsystems.ha.support import Notifier, publish_state, state_dir
 
 FIXED_PURPOSES = frozenset({"summary", "detail", "batch"})
 PURPOSES = FIXED_PURPOSES | {"poll", "manual", "discovery"}

@@ -30,24 +30,24 @@ from typing import Any
 
 from appdaemon.plugins.hass.hassapi import Hass
 
-from apsystems.ad_support import publish_state, state_dir
-from apsystems.app_wiring import budget_client, find_budget
-from apsystems.errors import ApsystemsError
-from apsystems.inverter_entities import (
+from apsystems.api.errors import ApsystemsError
+from apsystems.api.records import InverterInfo, channels_for_model
+from apsystems.common.months import zone
+from apsystems.ha.support import publish_state, state_dir
+from apsystems.ha.wiring import budget_client, find_budget
+from apsystems.inverters.config import InvertersConfig, parse_inverters_args
+from apsystems.inverters.entities import (
     InverterIdentity,
     channel_count,
     entity_ids,
     inverter_states,
 )
-from apsystems.inverter_jobs import extra_batch_room, local_day, next_daily_run, run_soon
-from apsystems.inverter_scan import apply_scan
-from apsystems.inverter_store import InverterStore
-from apsystems.inverter_telemetry import attribute_size, from_batch, from_minutely
-from apsystems.inverters_config import InvertersConfig, parse_inverters_args
-from apsystems.months import zone
-from apsystems.production import Outcome, outcome_of
-from apsystems.records import InverterInfo, channels_for_model
-from apsystems.site_store import SiteInfo, SiteStore, discover
+from apsystems.inverters.jobs import extra_batch_room, local_day, next_daily_run, run_soon
+from apsystems.inverters.scan import apply_scan
+from apsystems.inverters.site_store import SiteInfo, SiteStore, discover
+from apsystems.inverters.store import InverterStore
+from apsystems.inverters.telemetry import attribute_size, from_batch, from_minutely
+from apsystems.production.tracker import Outcome, outcome_of
 
 SCAN_EVENT = "apsystems_scan_inverters"
 REFRESH_EVENT = "apsystems_refresh_inverters"

@@ -2,7 +2,7 @@
 
 It polls inside the solar window at the interval the budget app plans, reads the daily
 summary, and publishes total/today/month/year energy and power. The bookkeeping lives in
-``apsystems.production``; this class only schedules, asks the budget, and publishes.
+``apsystems.production.tracker``; this class only schedules, asks the budget, and publishes.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from typing import Any
 
 from appdaemon.plugins.hass.hassapi import Hass
 
-from apsystems.ad_support import publish_state, state_dir
-from apsystems.app_wiring import budget_client, find_budget
-from apsystems.months import localize, zone
-from apsystems.production import Outcome, ProductionTracker, Readings, resolve_poll_source
-from apsystems.production_config import ProductionConfig, parse_production_args
-from apsystems.scheduling import next_poll_at
-from apsystems.shared_state import NAMESPACE, ProductionShare, production_entity
-from apsystems.site_store import SiteInfo, SiteStore, discover
+from apsystems.common.months import localize, zone
+from apsystems.ha.support import publish_state, state_dir
+from apsystems.ha.wiring import budget_client, find_budget
+from apsystems.inverters.site_store import SiteInfo, SiteStore, discover
+from apsystems.production.config import ProductionConfig, parse_production_args
+from apsystems.production.scheduling import next_poll_at
+from apsystems.production.share import NAMESPACE, ProductionShare, production_entity
+from apsystems.production.tracker import Outcome, ProductionTracker, Readings, resolve_poll_source
 
 MIN_DELAY_S = 5
 MAX_SLEEP_S = 3600

@@ -35,7 +35,7 @@ from typing import Any
 
 import pytest
 
-from apsystems.shared_state import NAMESPACE, ProductionShare, production_entity
+from apsystems.production.share import NAMESPACE, ProductionShare, production_entity
 from chargehq.config import DEFAULT_ENDPOINT
 from chargehq.payload import epoch_ms
 from fakes.chargehq_receiver import ChargeHQReceiver, ReceivedPush

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from apsystems.client import ApsystemsClient
-from apsystems.shared_state import NAMESPACE, production_entity
+from apsystems.api.client import ApsystemsClient
+from apsystems.production.share import NAMESPACE, production_entity
 from fakes.apsystems_cloud import DEFAULT_APP_ID, DEFAULT_APP_SECRET, FakeCloud
 from fakes.apsystems_cloud.presets import daylight
 from tests.appdaemon.conftest import HarnessFactory

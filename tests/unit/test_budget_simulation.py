@@ -18,10 +18,10 @@ What the design guarantees, and so what is asserted:
 
 import pytest
 
-from apsystems.budget_sim import Scenario, YearFigures, simulate_adaptive, simulate_static
-from apsystems.months import days_in_month
-from apsystems.pacing import MAX_INTERVAL_S, BudgetSettings, Fleet, PollSource
-from apsystems.solar_window import Site
+from apsystems.budget.pacing import MAX_INTERVAL_S, BudgetSettings, Fleet, PollSource
+from apsystems.budget.simulation import Scenario, YearFigures, simulate_adaptive, simulate_static
+from apsystems.budget.solar_window import Site
+from apsystems.common.months import days_in_month
 
 YEAR = 2027
 MIN_SHARE = 0.98

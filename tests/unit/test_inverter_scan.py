@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from apsystems.inverter_scan import apply_scan, diff_inverters
-from apsystems.records import EcuDevices, InverterInfo, parse_ecu_ref
-from apsystems.site_store import SiteInfo
+from apsystems.api.records import EcuDevices, InverterInfo, parse_ecu_ref
+from apsystems.inverters.scan import apply_scan, diff_inverters
+from apsystems.inverters.site_store import SiteInfo
 
 ECU1 = parse_ecu_ref("216000000101")
 ECU2 = parse_ecu_ref("216000000102")

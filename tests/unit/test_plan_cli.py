@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from apsystems.budget_sim import Scenario, YearFigures, simulate_static
-from apsystems.cli import main
-from apsystems.plan_cli import EXIT_USAGE, MONTHS, run_plan, zone_for_longitude
+from apsystems.budget.simulation import Scenario, YearFigures, simulate_static
+from apsystems.cli.main import main
+from apsystems.cli.plan import EXIT_USAGE, MONTHS, run_plan, zone_for_longitude
 from benchmarks import budget_year
 
 REPO = Path(__file__).resolve().parents[2]

@@ -21,9 +21,9 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from enum import Enum
 from typing import Any, Literal, NamedTuple
 
-from apsystems.ledger import LedgerStatus
-from apsystems.months import month_bounds, require_aware
-from apsystems.solar_window import SolarCalendar
+from apsystems.budget.ledger import LedgerStatus
+from apsystems.budget.solar_window import SolarCalendar
+from apsystems.common.months import month_bounds, require_aware
 
 _LOGGER = logging.getLogger(__name__)
 

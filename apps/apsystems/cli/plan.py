@@ -2,7 +2,7 @@
 
 A formula can only estimate one month; the quota is spent poll by poll over a year whose
 days change length. So the planner replays the year through the same budget logic the apps
-use (``apsystems.budget_sim``) for both the reference integration's static interval and our
+use (``apsystems.budget.simulation``) for both the reference integration's static interval and our
 adaptive plan, and prints what each would send and how old the data would be. The reference
 is shown with its latitude sign bug fixed, and also as published, because south of the
 equator the published formula overruns the quota in summer while its own estimate says it
@@ -19,17 +19,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TextIO
 
-from apsystems.budget_sim import MonthFigures, Scenario, YearFigures, simulate_adaptive, simulate_static
-from apsystems.months import zone
-from apsystems.pacing import QUOTA_LIMITS, BudgetSettings, Fleet
-from apsystems.solar_window import Site
-from apsystems.static_interval import (
+from apsystems.budget.pacing import QUOTA_LIMITS, BudgetSettings, Fleet
+from apsystems.budget.simulation import MonthFigures, Scenario, YearFigures, simulate_adaptive, simulate_static
+from apsystems.budget.solar_window import Site
+from apsystems.budget.static_interval import (
     SUNRISE_OFFSET_H,
     StaticEstimate,
     calls_for_window,
     longest_day_hours,
     static_interval,
 )
+from apsystems.common.months import zone
 
 EXIT_OK = 0
 EXIT_USAGE = 2

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from apsystems.budget_config import APPDAEMON_KEYS
-from apsystems.client import DEFAULT_BASE_URL
+from apsystems.api.client import DEFAULT_BASE_URL
+from apsystems.budget.config import APPDAEMON_KEYS
 
 POLL_SOURCES = ("auto", "ecu", "system")
 KEYS = frozenset({"app_id", "app_secret", "sid", "base_url", "poll_source", "budget", "state_dir", "storage_prefix"})

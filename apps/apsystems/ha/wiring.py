@@ -6,8 +6,8 @@ from typing import Protocol, cast
 
 from appdaemon.plugins.hass.hassapi import Hass
 
+from apsystems.api.client import ApsystemsClient
 from apsystems.budget_app import BudgetApp
-from apsystems.client import ApsystemsClient
 
 
 class Credentials(Protocol):

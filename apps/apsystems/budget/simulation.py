@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import IntEnum
 
-from apsystems.ledger import CallLedger
-from apsystems.months import days_in_month
-from apsystems.pacing import BudgetPlanner, BudgetSettings, Fleet, detail_calls_on
-from apsystems.solar_window import Site, SolarCalendar
-from apsystems.static_interval import static_interval
+from apsystems.budget.ledger import CallLedger
+from apsystems.budget.pacing import BudgetPlanner, BudgetSettings, Fleet, detail_calls_on
+from apsystems.budget.solar_window import Site, SolarCalendar
+from apsystems.budget.static_interval import static_interval
+from apsystems.common.months import days_in_month
 
 APP_ID = "SIMULATED"
 DETAIL_TIME = (12, 30)

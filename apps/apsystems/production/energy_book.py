@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from apsystems.records import EcuMinutely, EnergySummary
+from apsystems.api.records import EcuMinutely, EnergySummary
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -14,9 +14,8 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from apsystems.client import ApsystemsClient
-from apsystems.energy_book import HOURS, EnergyBook
-from apsystems.errors import (
+from apsystems.api.client import ApsystemsClient
+from apsystems.api.errors import (
     ApsystemsError,
     AuthError,
     NoDataError,
@@ -24,10 +23,11 @@ from apsystems.errors import (
     RateLimitedError,
     TransientError,
 )
-from apsystems.json_file import read_json_object, write_json_atomic
-from apsystems.months import localize
-from apsystems.pacing import PollSource
-from apsystems.records import EcuMinutely
+from apsystems.api.records import EcuMinutely
+from apsystems.budget.pacing import PollSource
+from apsystems.common.json_file import read_json_object, write_json_atomic
+from apsystems.common.months import localize
+from apsystems.production.energy_book import HOURS, EnergyBook
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any, Protocol
 
-from apsystems.errors import NO_DATA_CODE, QUOTA_CODE
-from apsystems.json_file import read_json_object, write_json_atomic
-from apsystems.months import month_bounds, month_key, next_month_key, require_aware, zone
+from apsystems.api.errors import NO_DATA_CODE, QUOTA_CODE
+from apsystems.common.json_file import read_json_object, write_json_atomic
+from apsystems.common.months import month_bounds, month_key, next_month_key, require_aware, zone
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from apsystems.months import zone
-from apsystems.pacing import BudgetSettings
-from apsystems.solar_window import DEFAULT_OFFSET_MIN
+from apsystems.budget.pacing import BudgetSettings
+from apsystems.budget.solar_window import DEFAULT_OFFSET_MIN
+from apsystems.common.months import zone
 
 # apps.yaml name -> BudgetSettings field name
 SETTING_NAMES = {

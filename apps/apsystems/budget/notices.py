@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apsystems.errors import CODE_ADVICE, QUOTA_CODE, describe_code
+from apsystems.api.errors import CODE_ADVICE, QUOTA_CODE, describe_code
 
 API_LIMIT_ID = "apsystems_api_limit"
 AUTH_ID = "apsystems_auth"

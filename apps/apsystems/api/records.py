@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from apsystems.errors import ResponseFormatError
-from apsystems.values import as_mapping, float_list, str_list, to_date, to_float, to_int, to_str
+from apsystems.api.errors import ResponseFormatError
+from apsystems.api.values import as_mapping, float_list, str_list, to_date, to_float, to_int, to_str
 
 Series = tuple[float | None, ...]
 

@@ -15,10 +15,10 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import TextIO, TypeVar
 
-from apsystems.client import DEFAULT_BASE_URL, ApsystemsClient
-from apsystems.errors import ApsystemsError, AuthError, NoDataError, describe_code
-from apsystems.plan_cli import add_plan_parser, run_plan
-from apsystems.records import EcuDevices
+from apsystems.api.client import DEFAULT_BASE_URL, ApsystemsClient
+from apsystems.api.errors import ApsystemsError, AuthError, NoDataError, describe_code
+from apsystems.api.records import EcuDevices
+from apsystems.cli.plan import add_plan_parser, run_plan
 
 T = TypeVar("T")
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from apsystems.inverter_telemetry import SourceData
-from apsystems.json_file import read_json_object, write_json_atomic
+from apsystems.common.json_file import read_json_object, write_json_atomic
+from apsystems.inverters.telemetry import SourceData
 
 _LOGGER = logging.getLogger(__name__)
 FORMAT_VERSION = 1

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from apsystems.records import EcuDevices, InverterInfo
-from apsystems.site_store import SiteInfo
+from apsystems.api.records import EcuDevices, InverterInfo
+from apsystems.inverters.site_store import SiteInfo
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from apsystems.records import BatchPower, InverterMinutely, Series
+from apsystems.api.records import BatchPower, InverterMinutely, Series
 
 NOMINAL_EFFICIENCY = 0.95
 ATTRIBUTE_LIMIT_BYTES = 16 * 1024  # HA's recorder limit for one entity's attributes

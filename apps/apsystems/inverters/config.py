@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import time
 from typing import Any
 
-from apsystems.budget_config import APPDAEMON_KEYS
-from apsystems.client import DEFAULT_BASE_URL
+from apsystems.api.client import DEFAULT_BASE_URL
+from apsystems.budget.config import APPDAEMON_KEYS
 
 KEYS = frozenset(
     {

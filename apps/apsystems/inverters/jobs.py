@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from apsystems.pacing import Plan
+from apsystems.budget.pacing import Plan
 
 # An extra batch poll must leave at least this many extra batches' worth of the projected
 # month-end surplus unspent: it only ever uses quota that would otherwise go unused.

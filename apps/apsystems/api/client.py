@@ -20,15 +20,15 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 from urllib3.util.retry import Retry
 
-from apsystems import records as rec
-from apsystems.errors import (
+from apsystems.api import records as rec
+from apsystems.api.errors import (
     HttpStatusError,
     NetworkError,
     ResponseFormatError,
     ServerHttpError,
     error_for_code,
 )
-from apsystems.signing import DEFAULT_SIGNATURE_METHOD, SIGNATURE_METHODS, sign_request
+from apsystems.api.signing import DEFAULT_SIGNATURE_METHOD, SIGNATURE_METHODS, sign_request
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from typing import Any
 
-from apsystems.inverter_telemetry import (
+from apsystems.inverters.telemetry import (
     NOMINAL_EFFICIENCY,
     Latest,
     PowerView,

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from apsystems.client import ApsystemsClient
-from apsystems.json_file import read_json_object, write_json_atomic
-from apsystems.records import EcuDevices, EcuRef, InverterInfo, SystemDetails, parse_ecu_ref
+from apsystems.api.client import ApsystemsClient
+from apsystems.api.records import EcuDevices, EcuRef, InverterInfo, SystemDetails, parse_ecu_ref
+from apsystems.common.json_file import read_json_object, write_json_atomic
 
 _LOGGER = logging.getLogger(__name__)
 FORMAT_VERSION = 1

@@ -22,7 +22,7 @@ from typing import Literal
 from astral import Observer
 from astral.sun import elevation, sunrise, sunset
 
-from apsystems.months import days_in_month, month_bounds, require_aware, zone
+from apsystems.common.months import days_in_month, month_bounds, require_aware, zone
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from apsystems.errors import ResponseFormatError
+from apsystems.api.errors import ResponseFormatError
 
 
 def to_float(value: Any) -> float | None:
