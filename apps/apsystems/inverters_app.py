@@ -69,11 +69,11 @@ class InvertersApp(Hass):
         self._lock = threading.RLock()
         try:
             self.cfg: InvertersConfig = parse_inverters_args(self.args)
+            self.budget = find_budget(self, self.cfg.budget)
+            self.client = budget_client(self.cfg, self.budget, self.name)
         except ValueError as exc:
             self.log(f"Configuration error: {exc}", level="ERROR")
             raise
-        self.budget = find_budget(self, self.cfg.budget)
-        self.client = budget_client(self.cfg, self.budget)
         sid = self.cfg.sid.lower()
         folder = state_dir(self, self.args)
         self.site_store = SiteStore(folder / f"site_{sid}.json")  # shared with the production app
@@ -104,7 +104,9 @@ class InvertersApp(Hass):
         )
 
     def terminate(self) -> None:
-        self.client.close()
+        client = getattr(self, "client", None)  # absent when initialize() failed
+        if client is not None:
+            client.close()
 
     # ---- time ------------------------------------------------------------------------------
 

@@ -7,23 +7,20 @@ summary, and publishes total/today/month/year energy and power. The bookkeeping 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from appdaemon.plugins.hass.hassapi import Hass
 
-from apsystems.common.months import localize, zone
+from apsystems.api.client import ApsystemsClient
+from apsystems.common.months import zone
 from apsystems.ha.support import publish_state, state_dir
 from apsystems.ha.wiring import budget_client, find_budget
 from apsystems.inverters.site_store import SiteInfo, SiteStore, discover
 from apsystems.production.config import ProductionConfig, parse_production_args
-from apsystems.production.scheduling import next_poll_at
 from apsystems.production.share import NAMESPACE, ProductionShare, production_entity
 from apsystems.production.tracker import Outcome, ProductionTracker, Readings, resolve_poll_source
-
-MIN_DELAY_S = 5
-MAX_SLEEP_S = 3600
-MIDNIGHT_GRACE_S = 5
+from apsystems.production.wakeups import MIN_DELAY_S, seconds_to_next
 
 ENERGY_SENSORS = {
     "total_energy": "lifetime energy",
@@ -37,19 +34,21 @@ class ProductionApp(Hass):
     """Publishes ``sensor.apsystems_<sid>_{total,today,month,year}_energy`` and ``_power``."""
 
     def initialize(self) -> None:
+        self.client: ApsystemsClient | None = None
         try:
             self.cfg: ProductionConfig = parse_production_args(self.args)
+            self.budget = find_budget(self, self.cfg.budget)
+            client = budget_client(self.cfg, self.budget, self.name)
         except ValueError as exc:
             self.log(f"Configuration error: {exc}", level="ERROR")
             raise
-        self.budget = find_budget(self, self.cfg.budget)
+        self.client = client
         folder = state_dir(self, self.args)
         self.prefix = f"sensor.apsystems_{self.cfg.sid.lower()}"
-        self.client = budget_client(self.cfg, self.budget)
         self.store = SiteStore(folder / f"site_{self.cfg.sid.lower()}.json")
         self.site: SiteInfo | None = self.store.load(self.cfg.sid)
         self.tracker = ProductionTracker(
-            self.client,
+            client,
             self.cfg.sid,
             zone(self._time_zone()),
             (),
@@ -65,7 +64,9 @@ class ProductionApp(Hass):
         self._schedule(MIN_DELAY_S)
 
     def terminate(self) -> None:
-        self.client.close()
+        client = getattr(self, "client", None)  # None when initialize() failed
+        if client is not None:
+            client.close()
 
     # ---- the loop --------------------------------------------------------------------
 
@@ -95,30 +96,10 @@ class ProductionApp(Hass):
         self._publish(now)
 
     def _poll_due(self, now: datetime) -> bool:
-        last = self.tracker.last_poll_at
-        return last is None or now >= self._next_poll(last) - timedelta(seconds=MIN_DELAY_S)
-
-    def _next_poll(self, last: datetime) -> datetime:
-        return next_poll_at(last, self.budget.plan().interval_s, tz=self.tracker.tz)
+        return self.budget.poll_due(MIN_DELAY_S)
 
     def _seconds_to_next(self, now: datetime) -> float:
-        tz = self.tracker.tz
-        local = now.astimezone(tz)
-        midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time())
-        candidates = [
-            localize(midnight, tz) + timedelta(seconds=MIDNIGHT_GRACE_S),
-            now + timedelta(seconds=MAX_SLEEP_S),
-        ]
-        window = self.budget.solar_window(now)
-        if window.contains(now):
-            candidates.append(self._next_poll(self.tracker.last_poll_at or now))
-            if window.end is not None:
-                candidates.append(window.end + timedelta(seconds=MIN_DELAY_S))
-        else:
-            opening = self.budget.next_window_open(now)
-            if opening is not None:
-                candidates.append(opening + timedelta(seconds=MIN_DELAY_S))
-        return max(MIN_DELAY_S, (min(candidates) - now).total_seconds())
+        return seconds_to_next(now, self.budget, self.tracker.tz)
 
     def _schedule(self, delay_s: float) -> None:
         if self._timer is not None and self.timer_running(self._timer):
@@ -150,7 +131,7 @@ class ProductionApp(Hass):
             if not decision.allowed:
                 return False
             try:
-                site = discover(self.client, self.cfg.sid, now.isoformat())
+                site = discover(self.tracker.client, self.cfg.sid, now.isoformat())
             except Exception as exc:  # typed API errors and network failures alike: try again later
                 self.log(f"Discovery failed, trying again later: {exc}", level="WARNING")
                 return False

@@ -122,7 +122,8 @@ def test_adaptive_within_quota_and_fresher_at_51_5(london_json: dict[str, Any]) 
         assert month["adaptive"]["share"] >= 0.95
         assert month["adaptive"]["mean_age_s"] < month["static"]["mean_age_s"]
     totals = london_json["year_totals"]
-    assert totals["adaptive"]["mean_age_s"] <= 0.6 * totals["static"]["mean_age_s"]
+    # The plan now runs the apps' own hh:48 poll timing (uneven gaps): 0.67, where the old model said 0.58.
+    assert totals["adaptive"]["mean_age_s"] <= 0.7 * totals["static"]["mean_age_s"]
 
 
 def test_minus_35_shows_the_unfixed_formula_overrunning(adelaide_table: str, adelaide_json: dict[str, Any]) -> None:

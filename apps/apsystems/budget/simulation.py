@@ -1,14 +1,14 @@
-"""A year of polling, poll by poll, with the real budget logic; and the reference for comparison.
+"""A year of polling, poll by poll, with the product's own budget core; and the reference.
 
 The budget's promises (never over the quota, nearly all of it used, polls only in the
 solar window) are about a whole year at any latitude, which no unit test of one plan can
-show. This module replays a year through the same ``BudgetPlanner``, ``check_call`` and
-``CallLedger`` the apps use, with the clock as an input, so the benchmark, the planner CLI
-and a fast test can all ask for the same figures.
+show. This module drives the same ``BudgetCore`` object the budget app wraps through a
+simulated clock, with a simulated cloud answering every call through the core's call hook,
+and wakes the production loop with the app's own ``seconds_to_next``; so the benchmark, the
+planner CLI and a fast test all print figures of the apps' code path.
 
-The job times are a model of the apps' schedule: a poll at each window opening and then
-one per planned interval, inverter detail at 12:30, the daily summary at the window's end,
-batch power at 23:00, manual actions at random times.
+The fixed jobs' times are a model of the apps' schedule: inverter detail at 12:30, the daily
+summary at the window's end, batch power at 23:00, manual actions at random times.
 """
 
 from __future__ import annotations
@@ -18,14 +18,19 @@ import random
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from enum import IntEnum
 
+from apsystems.api.errors import QUOTA_CODE
+from apsystems.budget.config import BudgetConfig
+from apsystems.budget.core import BudgetCore
 from apsystems.budget.ledger import CallLedger
-from apsystems.budget.pacing import BudgetPlanner, BudgetSettings, Fleet, detail_calls_on
+from apsystems.budget.pacing import BudgetSettings, Fleet
 from apsystems.budget.solar_window import Site, SolarCalendar
 from apsystems.budget.static_interval import static_interval
-from apsystems.common.months import days_in_month
+from apsystems.common.months import days_in_month, month_key
+from apsystems.production.tracker import calls_per_poll
+from apsystems.production.wakeups import MIN_DELAY_S, seconds_to_next
 
 APP_ID = "SIMULATED"
 DETAIL_TIME = (12, 30)
@@ -194,18 +199,74 @@ def _figures(scenario: Scenario, tally: _Tally, window_cal: SolarCalendar) -> tu
     return tuple(months)
 
 
+class _Clock:
+    """The simulated time the core reads."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """A request as the client's call hook reports it."""
+
+    sent_at: float
+    code: int | None
+
+
+class SimulatedCloud:
+    """Answers like the cloud: its own count per month, 2005 past the quota, some calls failing."""
+
+    def __init__(self, quota: int, failure_rate: float, rng: random.Random, tz: tzinfo) -> None:
+        self.quota, self.failure_rate, self.rng, self.tz = quota, failure_rate, rng, tz
+        self.counted: dict[str, int] = {}
+
+    def answer(self, now: datetime) -> int:
+        key = month_key(now, self.tz)
+        self.counted[key] = self.counted.get(key, 0) + 1
+        if self.counted[key] > self.quota:
+            return QUOTA_CODE
+        return FAILED_CODE if self.rng.random() < self.failure_rate else OK_CODE
+
+
 class _AdaptiveRun:
-    """One year of the adaptive plan: an event queue of polls, fixed jobs and manual actions."""
+    """One year of the product's own budget core and production loop timing, in simulated time.
+
+    The production loop wakes when ``seconds_to_next`` says, as the app does, and polls when
+    the core says a poll is due; fixed jobs and manual actions come at their model times. Every
+    call goes through the core's spending decision and its call hook.
+    """
 
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self.site, self.fleet, self.settings = scenario.site, scenario.fleet, scenario.settings
-        self.calendar = SolarCalendar(self.site, scenario.sunrise_offset_min, scenario.sunset_offset_min)
-        self.planner = BudgetPlanner(self.settings, self.calendar)
-        self.ledger = CallLedger(None, self.site.tz)
         self.rng = random.Random(scenario.seed)  # noqa: S311 - reproducible failures, not secrets
+        self.clock = _Clock(datetime(scenario.year, 1, 1, tzinfo=self.site.tz))
+        cfg = BudgetConfig(
+            app_id=APP_ID,
+            sid="SIMULATED",
+            settings=self.settings,
+            latitude=self.site.latitude,
+            longitude=self.site.longitude,
+            time_zone=self.site.time_zone,
+            month_time_zone=None,
+            sunrise_offset_min=scenario.sunrise_offset_min,
+            sunset_offset_min=scenario.sunset_offset_min,
+        )
+        self.core = BudgetCore(cfg, clock=self.clock, ledger=CallLedger(None, self.site.tz), log=_quiet)
+        self.core.set_site(
+            inverters=self.fleet.inverters,
+            ecus=self.fleet.ecus,
+            poll_source=self.settings.poll_source,
+            time_zone=self.site.time_zone,
+        )
+        self.calendar = self.core.calendar
+        self.cloud = SimulatedCloud(self.settings.quota, scenario.failure_rate, self.rng, self.site.tz)
+        self.uids = [f"{i:012d}" for i in range(self.fleet.inverters)]
         self.tally = _Tally()
-        self.fixed_sent: dict[date, int] = {}
         self.events: list[tuple[float, _Kind, int]] = []
         self.seq = 0
 
@@ -225,88 +286,83 @@ class _AdaptiveRun:
             end = _local(date(year, m, days_in_month(year, m)), (23, 59), site)
             for _ in range(self.scenario.manual_per_month):
                 self.push(self.rng.uniform(start, end), _Kind.MANUAL)
-        first = self.calendar.next_open(datetime(year, 1, 1, tzinfo=site.tz))
-        if first is not None:
-            self.push(first.timestamp(), _Kind.POLL)
+        self.push(self.clock.now.timestamp(), _Kind.POLL)
 
     def send(self, now: datetime, count: int) -> bool:
-        """Send ``count`` calls (each may fail, and still counts); True if the first succeeded."""
+        """Send ``count`` calls through the call hook; True if the first succeeded."""
         ok = True
         for i in range(count):
-            failed = self.rng.random() < self.scenario.failure_rate
-            self.ledger.record(APP_ID, now, code=FAILED_CODE if failed else OK_CODE)
+            code = self.cloud.answer(now)
+            self.core.record(_Sent(now.timestamp(), code))
             if i == 0:
-                ok = not failed
+                ok = code == OK_CODE
         self.tally.calls[now.month] += count
         return ok
 
-    def fixed_job(self, now: datetime, cost: int) -> None:
-        sent = 0
-        for _ in range(cost):
-            if self.planner.may_call(self.ledger.status(APP_ID, now)).allowed:
-                self.send(now, 1)
-                sent += 1
-            else:
-                self.tally.refused[now.month] += 1
-        self.fixed_sent[now.date()] = self.fixed_sent.get(now.date(), 0) + sent
-        self.tally.fixed[now.month] += sent
-
-    def manual(self, now: datetime) -> None:
-        cost = self.scenario.manual_cost
-        if self.planner.may_call(self.ledger.status(APP_ID, now), cost).allowed:
-            self.send(now, cost)
-            self.tally.manual[now.month] += cost
-        else:
+    def spend(self, now: datetime, cost: int, purpose: str) -> bool:
+        """Ask the core, send if allowed; True if sent."""
+        if cost <= 0:
+            return False
+        with self.core.spending(cost, purpose) as decision:
+            if decision.allowed:
+                self.send(now, cost)
+        if not decision.allowed:
             self.tally.refused[now.month] += cost
+        return decision.allowed
 
-    def poll(self, now: datetime) -> None:
-        """Ask the gate, poll, re-plan, and queue the next poll where the plan puts it."""
-        planner, tally, sent_today = self.planner, self.tally, self.fixed_sent.get(now.date(), 0)
-        status = self.ledger.status(APP_ID, now)
-        plan = planner.plan(now, status.used, self.fleet, fixed_calls_sent_today=sent_today)
-        if planner.may_poll(status, plan).allowed:
-            if not self.calendar.is_open(now):
-                tally.outside[now.month] += 1
-            if self.send(now, plan.poll_cost):
-                tally.ok_polls.append(now.timestamp())
-            tally.polls[now.month] += 1
-            plan = planner.plan(now, status.used + plan.poll_cost, self.fleet, fixed_calls_sent_today=sent_today)
-            tally.intervals[now.month].append(plan.interval_s)
-            if plan.interval_s != self.settings.min_interval_s:
-                tally.min_planned[now.month] = False
-        following = plan.next_poll
-        if following is not None and following <= now:  # never loop on the same instant
-            following = planner.next_poll_time(now, plan.interval_s)
-        if following is not None:
-            self.push(following.timestamp(), _Kind.POLL)
+    def wake(self, now: datetime) -> None:
+        """The production loop: poll when due, then sleep until the loop's next wake-up."""
+        if self.core.poll_due(MIN_DELAY_S):
+            cost = calls_per_poll(self.core.poll_source, self.fleet.ecus)
+            with self.core.spending(cost, "poll") as decision:
+                if decision.allowed:
+                    tally = self.tally
+                    if not self.calendar.is_open(now):
+                        tally.outside[now.month] += 1
+                    if self.send(now, cost):
+                        tally.ok_polls.append(now.timestamp())
+                    tally.polls[now.month] += 1
+            if decision.allowed:
+                interval = self.core.plan().interval_s
+                self.tally.intervals[now.month].append(interval)
+                if interval != self.settings.min_interval_s:
+                    self.tally.min_planned[now.month] = False
+        delay = seconds_to_next(now, self.core, self.core.tz)
+        self.push(now.timestamp() + delay, _Kind.POLL)
 
     def run(self) -> YearFigures:
         self.schedule_year()
         year_end = datetime(self.scenario.year + 1, 1, 1, tzinfo=self.site.tz).timestamp()
-        settings, fleet = self.settings, self.fleet
+        settings = self.settings
         while self.events:
             t, kind, _ = heapq.heappop(self.events)
             if t >= year_end:
                 break
             now = datetime.fromtimestamp(t, self.site.tz)
+            self.clock.now = now
             if kind is _Kind.POLL:
-                self.poll(now)
+                self.wake(now)
             elif kind is _Kind.DETAIL:
-                rotation = self.planner.rotation_days(fleet, now.year, now.month)
-                due = detail_calls_on(fleet.inverters, now.date(), rotation)
-                self.fixed_job(now, due if settings.inverter_detail else 0)
+                due = self.core.detail_due(self.uids) if settings.inverter_detail else []
+                self.tally.fixed[now.month] += len(due) if self.spend(now, len(due), "detail") else 0
             elif kind is _Kind.SUMMARY:
-                self.fixed_job(now, 1 if settings.daily_summary else 0)
+                self.tally.fixed[now.month] += 1 if self.spend(now, int(settings.daily_summary), "summary") else 0
             elif kind is _Kind.BATCH:
-                self.fixed_job(now, fleet.ecus if settings.batch_power else 0)
+                ecus = self.fleet.ecus if settings.batch_power else 0
+                self.tally.fixed[now.month] += ecus if self.spend(now, ecus, "batch") else 0
             else:
-                self.manual(now)
+                cost = self.scenario.manual_cost
+                self.tally.manual[now.month] += cost if self.spend(now, cost, "manual") else 0
         note = "auto" if settings.auto_interval else f"fixed {settings.scan_interval_s} s"
         return YearFigures(self.scenario, "adaptive", note, _figures(self.scenario, self.tally, self.calendar))
 
 
+def _quiet(_message: str, _level: str) -> None:
+    """The simulation's log: a year of plan lines would drown the figures."""
+
+
 def simulate_adaptive(scenario: Scenario) -> YearFigures:
-    """Replay the year with the adaptive plan, the hard stop and the ledger."""
+    """Replay the year with the budget core the apps run and the production loop's timing."""
     return _AdaptiveRun(scenario).run()
 
 

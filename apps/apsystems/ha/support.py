@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -123,3 +123,12 @@ def _post_exact(app: Hass, entity_id: str, state: Any, attributes: dict[str, Any
 async def _post(session: Any, url: str, body: dict[str, Any]) -> None:
     async with session.post(url, json=body) as response:
         response.raise_for_status()
+
+
+def app_logger(app: Hass) -> Callable[[str, str], None]:
+    """A ``(message, level)`` log function that writes to the app's AppDaemon log at the app's level."""
+
+    def log(message: str, level: str) -> None:
+        app.log(message, level=level)
+
+    return log

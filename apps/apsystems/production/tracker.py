@@ -77,6 +77,11 @@ def resolve_poll_source(requested: str, ecu_count: int) -> PollSource:
         raise ValueError(f"poll_source {requested!r} must be one of auto, ecu, system") from None
 
 
+def calls_per_poll(source: PollSource, ecu_count: int) -> int:
+    """What one production poll spends: one call, or one per ECU for ECU minutely data."""
+    return ecu_count if source is PollSource.ECU else 1
+
+
 @dataclass(frozen=True)
 class PowerReading:
     watts: float
@@ -170,7 +175,7 @@ class ProductionTracker:
 
     @property
     def calls_per_poll(self) -> int:
-        return len(self.eids) if self.source is PollSource.ECU else 1
+        return calls_per_poll(self.source, len(self.eids))
 
     def local_day(self, now: datetime) -> date:
         return now.astimezone(self.tz).date()
