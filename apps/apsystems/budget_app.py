@@ -21,7 +21,7 @@ from apsystems.api.client import RequestRecord
 from apsystems.budget.config import BudgetConfig, parse_budget_args
 from apsystems.budget.core import BudgetCore, Notice, ledger_file_name, legacy_ledger_file_name
 from apsystems.budget.ledger import CallLedger
-from apsystems.budget.pacing import BudgetSettings, CallDecision, Plan, PollSource
+from apsystems.budget.pacing import BudgetSettings, CallDecision, Fleet, Plan, PollSource
 from apsystems.budget.solar_window import SolarWindow
 from apsystems.ha.support import Notifier, app_logger, publish_state, state_dir
 from apsystems.ha.wiring import claim_app_id, release_app_id
@@ -98,6 +98,11 @@ class BudgetApp(Hass):
     def settings(self) -> BudgetSettings:
         """The validated budget options (which fixed jobs are planned, the quota, …)."""
         return self.cfg.settings
+
+    @property
+    def fleet(self) -> Fleet:
+        """What discovery found (inverters and ECUs), as the plan counts it."""
+        return self.budget.fleet
 
     @property
     def poll_source(self) -> PollSource:

@@ -32,7 +32,7 @@ from appdaemon.plugins.hass.hassapi import Hass
 
 from apsystems.api.errors import ApsystemsError
 from apsystems.api.records import InverterInfo, channels_for_model
-from apsystems.common.months import zone
+from apsystems.common.months import zone_or
 from apsystems.ha.support import publish_state, state_dir
 from apsystems.ha.wiring import budget_client, find_budget
 from apsystems.inverters.config import InvertersConfig, parse_inverters_args
@@ -120,10 +120,10 @@ class InvertersApp(Hass):
         return str(self.budget.site_time_zone)
 
     def _tz(self) -> tzinfo:
-        try:
-            return zone(self._tz_name())
-        except ValueError:
-            return zone(str(self.budget.site_time_zone))
+        return zone_or(self._tz_name(), str(self.budget.site_time_zone), self._warn)
+
+    def _warn(self, message: str) -> None:
+        self.log(message, level="WARNING")
 
     def _today(self) -> date:
         return local_day(self._now(), self._tz())

@@ -13,7 +13,7 @@ from typing import Any
 from appdaemon.plugins.hass.hassapi import Hass
 
 from apsystems.api.client import ApsystemsClient
-from apsystems.common.months import zone
+from apsystems.common.months import zone_or
 from apsystems.ha.support import publish_state, state_dir
 from apsystems.ha.wiring import budget_client, find_budget
 from apsystems.inverters.site_store import SiteInfo, SiteStore, discover
@@ -50,7 +50,7 @@ class ProductionApp(Hass):
         self.tracker = ProductionTracker(
             client,
             self.cfg.sid,
-            zone(self._time_zone()),
+            zone_or(self._time_zone(), "UTC", self._warn),
             (),
             resolve_poll_source(self.cfg.poll_source, 1),
             folder / f"production_{self.cfg.sid.lower()}.json",
@@ -141,7 +141,7 @@ class ProductionApp(Hass):
 
     def _adopt_site(self, site: SiteInfo) -> None:
         self.site = site
-        self.tracker.tz = zone(site.timezone or self._time_zone())
+        self.tracker.tz = zone_or(site.timezone, self._time_zone(), self._warn)
         self.tracker.eids = site.query_eids
         self.tracker.source = resolve_poll_source(self.cfg.poll_source, len(site.query_eids))
         self.budget.set_site(
@@ -150,6 +150,9 @@ class ProductionApp(Hass):
             poll_source=self.tracker.source,
             time_zone=site.timezone,
         )
+
+    def _warn(self, message: str) -> None:
+        self.log(message, level="WARNING")
 
     def _time_zone(self) -> str:
         return str(self.budget.site_time_zone)

@@ -8,6 +8,7 @@ from typing import Any
 
 from apsystems.budget.pacing import BudgetSettings
 from apsystems.budget.solar_window import DEFAULT_OFFSET_MIN
+from apsystems.common.args import check_keys, required_text, system_id
 from apsystems.common.months import zone
 
 # apps.yaml name -> BudgetSettings field name
@@ -21,6 +22,7 @@ SETTING_NAMES = {
     "inverter_detail": "inverter_detail",
     "batch_power": "batch_power",
 }
+LABEL = "budget app"
 OWN_KEYS = frozenset(
     {
         "app_id",
@@ -34,25 +36,6 @@ OWN_KEYS = frozenset(
         "sunset_offset",
     }
 )
-APPDAEMON_KEYS = frozenset(
-    {
-        "name",
-        "module",
-        "class",
-        "config_path",
-        "priority",
-        "dependencies",
-        "log",
-        "log_level",
-        "disable",
-        "plugin",
-        "pin_app",
-        "pin_thread",
-        "global_dependencies",
-    }
-)
-
-
 @dataclass(frozen=True)
 class BudgetConfig:
     app_id: str
@@ -73,29 +56,52 @@ def _offset(args: Mapping[str, Any], key: str) -> float:
     return float(value)
 
 
+def _degrees(args: Mapping[str, Any], key: str, default: float, limit: float) -> float:
+    value = args.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not -limit <= value <= limit:
+        raise ValueError(f"{key} {value!r} must be a number of degrees from {-limit:g} to {limit:g}")
+    return float(value)
+
+
+def _zone_name(key: str, name: str) -> None:
+    try:
+        zone(name)
+    except ValueError as exc:
+        raise ValueError(f"{key}: {exc}") from None
+
+
+def _settings(args: Mapping[str, Any]) -> BudgetSettings:
+    """The settings, with the apps.yaml key (``monthly_quota``, not ``quota``) in every message."""
+    try:
+        return BudgetSettings(**{field: args[key] for key, field in SETTING_NAMES.items() if key in args})
+    except ValueError as exc:
+        text = str(exc)
+        for key, field in SETTING_NAMES.items():
+            if text.startswith(f"{field} ") and key != field:
+                text = key + text[len(field) :]
+                break
+        raise ValueError(text) from None
+
+
 def parse_budget_args(
     args: Mapping[str, Any], *, default_latitude: float, default_longitude: float, default_time_zone: str
 ) -> BudgetConfig:
     """Validate the arguments; raises ValueError naming the first bad key and what is allowed."""
-    unknown = sorted(set(args) - set(SETTING_NAMES) - OWN_KEYS - APPDAEMON_KEYS)
-    if unknown:
-        allowed = ", ".join(sorted(set(SETTING_NAMES) | OWN_KEYS))
-        raise ValueError(f"unknown argument(s) {', '.join(unknown)}; the budget app accepts {allowed}")
-    for key in ("app_id", "sid"):
-        if not isinstance(args.get(key), str) or not str(args[key]).strip():
-            raise ValueError(f"{key} is missing: add `{key}: !secret aps_{key}` to the budget app in apps.yaml")
-    settings = BudgetSettings(**{field: args[key] for key, field in SETTING_NAMES.items() if key in args})
+    check_keys(args, set(SETTING_NAMES) | OWN_KEYS, LABEL)
+    app_id = required_text(args, "app_id", "aps_app_id", LABEL)
+    sid = system_id(args, LABEL)
+    settings = _settings(args)
     time_zone = str(args.get("time_zone") or default_time_zone)
-    zone(time_zone)
+    _zone_name("time_zone", time_zone)
     month_tz = args.get("month_time_zone")
     if month_tz is not None:
-        zone(str(month_tz))
+        _zone_name("month_time_zone", str(month_tz))
     return BudgetConfig(
-        app_id=str(args["app_id"]).strip(),
-        sid=str(args["sid"]).strip(),
+        app_id=app_id,
+        sid=sid,
         settings=settings,
-        latitude=float(args.get("latitude", default_latitude)),
-        longitude=float(args.get("longitude", default_longitude)),
+        latitude=_degrees(args, "latitude", default_latitude, 90),
+        longitude=_degrees(args, "longitude", default_longitude, 180),
         time_zone=time_zone,
         month_time_zone=None if month_tz is None else str(month_tz),
         sunrise_offset_min=_offset(args, "sunrise_offset"),

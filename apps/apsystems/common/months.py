@@ -1,24 +1,58 @@
-"""Calendar-month arithmetic in a chosen time zone.
+"""The one time-zone helper, and calendar-month arithmetic in a chosen zone.
 
 The API quota resets per calendar month, but in a time zone APsystems does not document, so
-the ledger and the planner both take the zone as an input and share these helpers.
+the ledger and the planner both take the zone as an input and share these helpers. The API
+reports a system's zone as an IANA name or, for some systems, as an offset like ``GMT+8``;
+``zone`` understands both, and ``zone_or`` falls back instead of failing.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone, tzinfo
+import logging
+import re
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_LOGGER = logging.getLogger(__name__)
+# "GMT+8", "UTC+05:30", "UTC-3", "GMT +0800": an offset east of Greenwich, as people write it
+# (not the POSIX "Etc/GMT+8", which IANA names the other way round and ZoneInfo handles).
+_OFFSET = re.compile(r"^(?:GMT|UTC)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
+_warned: set[tuple[str, str]] = set()
 
 
 def zone(tz: str | tzinfo) -> tzinfo:
     """A tzinfo from an IANA name (or a tzinfo as is); ValueError naming a bad name."""
     if isinstance(tz, tzinfo):
         return tz
+    text = tz.strip() if isinstance(tz, str) else tz
+    offset = _OFFSET.match(text) if isinstance(text, str) else None
+    if offset is not None:
+        sign, hours, minutes = offset.groups()
+        delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
+        if delta > timedelta(hours=14) or int(minutes or 0) >= 60:
+            raise ValueError(f"time zone {tz!r} is an offset beyond UTC±14:00")
+        return timezone(-delta if sign == "-" else delta, text)
     try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"time zone {tz!r} is not a known IANA time zone (e.g. 'Europe/London')") from exc
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise ValueError(
+            f"time zone {tz!r} is not a known IANA time zone (e.g. 'Europe/London') or offset (e.g. 'UTC+05:30')"
+        ) from exc
+
+
+def zone_or(tz: str | None, fallback: str | tzinfo, warn: Callable[[str], None] | None = None) -> tzinfo:
+    """``zone(tz)``, or the fallback with one warning per bad value (a cached value never blocks start-up)."""
+    if tz:
+        try:
+            return zone(tz)
+        except ValueError as exc:
+            key = (str(tz), str(fallback))
+            if key not in _warned:
+                _warned.add(key)
+                (warn or _LOGGER.warning)(f"{exc}; using {fallback} instead")
+    return zone(fallback)
 
 
 def require_aware(now: datetime, name: str = "now") -> datetime:

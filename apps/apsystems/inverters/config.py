@@ -7,25 +7,10 @@ from dataclasses import dataclass
 from datetime import time
 from typing import Any
 
-from apsystems.api.client import DEFAULT_BASE_URL
-from apsystems.budget.config import APPDAEMON_KEYS
+from apsystems.common.args import CREDENTIAL_KEYS, check_keys, parse_credentials
 
-KEYS = frozenset(
-    {
-        "app_id",
-        "app_secret",
-        "sid",
-        "base_url",
-        "budget",
-        "detail_time",
-        "batch_time",
-        "batch_every",
-        "scan_button",
-        "refresh_button",
-        "state_dir",
-    }
-)
-DEFAULT_BUDGET_APP = "apsystems_budget"
+KEYS = CREDENTIAL_KEYS | {"detail_time", "batch_time", "batch_every", "scan_button", "refresh_button"}
+LABEL = "inverter app"
 DEFAULT_DETAIL_TIME = time(12, 30)
 DEFAULT_BATCH_TIME = time(23, 0)
 DEFAULT_BATCH_EVERY_S = 3600
@@ -86,28 +71,18 @@ def _button(args: Mapping[str, Any], key: str) -> str | None:
 
 def parse_inverters_args(args: Mapping[str, Any]) -> InvertersConfig:
     """Validate the arguments; raises ValueError naming the first bad key and what is allowed."""
-    unknown = sorted(set(args) - KEYS - APPDAEMON_KEYS)
-    if unknown:
-        raise ValueError(
-            f"unknown argument(s) {', '.join(unknown)}; the inverter app accepts {', '.join(sorted(KEYS))}"
-        )
-    for key, secret in (("app_id", "aps_app_id"), ("app_secret", "aps_app_secret"), ("sid", "aps_sid")):
-        value = args.get(key)
-        if not isinstance(value, str) or not value.strip():
-            raise ValueError(f"{key} is missing: add `{key}: !secret {secret}` to the inverter app in apps.yaml")
-    base_url = str(args.get("base_url") or DEFAULT_BASE_URL)
-    if not base_url.startswith(("https://", "http://")):
-        raise ValueError(f"base_url {base_url!r} must start with https://")
+    check_keys(args, KEYS, LABEL)
+    credentials = parse_credentials(args, LABEL)
     every = args.get("batch_every", DEFAULT_BATCH_EVERY_S)
     low, high = BATCH_EVERY_LIMITS
     if isinstance(every, bool) or not isinstance(every, int) or not (every == 0 or low <= every <= high):
         raise ValueError(f"batch_every {every!r} must be 0 (off) or a number of seconds from {low} to {high}")
     return InvertersConfig(
-        app_id=str(args["app_id"]).strip(),
-        app_secret=str(args["app_secret"]).strip(),
-        sid=str(args["sid"]).strip(),
-        base_url=base_url,
-        budget=str(args.get("budget") or DEFAULT_BUDGET_APP),
+        app_id=credentials.app_id,
+        app_secret=credentials.app_secret,
+        sid=credentials.sid,
+        base_url=credentials.base_url,
+        budget=credentials.budget,
         detail_time=parse_time_of_day("detail_time", args.get("detail_time"), DEFAULT_DETAIL_TIME),
         batch_time=parse_time_of_day("batch_time", args.get("batch_time"), DEFAULT_BATCH_TIME),
         batch_every_s=every,
