@@ -23,8 +23,10 @@ from apsystems.budget.core import BudgetCore, Notice, ledger_file_name, legacy_l
 from apsystems.budget.ledger import CallLedger
 from apsystems.budget.pacing import BudgetSettings, CallDecision, Fleet, Plan, PollSource
 from apsystems.budget.solar_window import SolarWindow
-from apsystems.ha.support import Notifier, app_logger, publish_state, state_dir
+from apsystems.ha.publisher import SetStatePublisher
+from apsystems.ha.support import Notifier, app_logger, state_dir
 from apsystems.ha.wiring import claim_app_id, release_app_id
+from apsystems.production.entities import api_calls_entity
 
 REFRESH_S = 300
 
@@ -47,7 +49,9 @@ class BudgetApp(Hass):
             self.log(f"Configuration error: {exc}", level="ERROR")
             raise
         claim_app_id(self.cfg.app_id, self.name)
-        self.entity_id = f"sensor.apsystems_{self.cfg.sid.lower()}_api_calls"
+        self.entity = api_calls_entity(self.cfg.sid)
+        self.entity_id = self.entity.entity_id
+        self.publisher = SetStatePublisher(self)
         folder = state_dir(self, self.args)
         ledger_path = folder / ledger_file_name(self.cfg.app_id)
         legacy = folder / legacy_ledger_file_name(self.cfg.app_id)
@@ -167,10 +171,4 @@ class BudgetApp(Hass):
     def _publish(self) -> None:
         used, attributes, notices = self.budget.sensor()
         self._notify(notices)
-        attributes = {
-            "friendly_name": f"APsystems {self.cfg.sid} API calls this month",
-            "unit_of_measurement": "calls",
-            "icon": "mdi:api",
-            **attributes,
-        }
-        publish_state(self, self.entity_id, state=used, attributes=attributes)
+        self.publisher.publish(self.entity, used, attributes)

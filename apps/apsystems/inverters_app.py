@@ -33,13 +33,15 @@ from appdaemon.plugins.hass.hassapi import Hass
 from apsystems.api.errors import ApsystemsError
 from apsystems.api.records import InverterInfo, channels_for_model
 from apsystems.common.months import zone_or
-from apsystems.ha.support import publish_state, state_dir
+from apsystems.ha.publisher import SetStatePublisher
+from apsystems.ha.support import state_dir
 from apsystems.ha.wiring import budget_client, find_budget
 from apsystems.inverters.config import InvertersConfig, parse_inverters_args
 from apsystems.inverters.entities import (
     InverterIdentity,
     channel_count,
     entity_ids,
+    entity_specs,
     inverter_states,
 )
 from apsystems.inverters.jobs import extra_batch_room, local_day, next_daily_run, run_soon
@@ -76,6 +78,7 @@ class InvertersApp(Hass):
             raise
         sid = self.cfg.sid.lower()
         folder = state_dir(self, self.args)
+        self.publisher = SetStatePublisher(self)
         self.site_store = SiteStore(folder / f"site_{sid}.json")  # shared with the production app
         self.store = InverterStore(folder / f"inverters_{sid}.json", self.cfg.sid)
         self.site: SiteInfo | None = self.site_store.load(self.cfg.sid)
@@ -271,10 +274,7 @@ class InvertersApp(Hass):
         self.log(f"Removed inverter {uid} and its {len(ids)} entities")
 
     def _remove_entity(self, entity_id: str) -> None:
-        try:
-            self.remove_entity(entity_id)
-        except Exception as exc:  # HA may not know it any more (it forgets set_state entities)
-            self.log(f"Could not remove {entity_id}: {exc!r}", level="DEBUG")
+        self.publisher.remove(entity_id)
 
     # ---- telemetry -------------------------------------------------------------------------
 
@@ -543,11 +543,12 @@ class InvertersApp(Hass):
                 channels=channel_count(inv.channels, record.detail, record.batch),
             )
             states = inverter_states(who, record.detail, record.batch, tz)
+            entities = {spec.entity_id: spec.entity for spec in entity_specs(who.uid, who.model, who.channels)}
             for entity_id, (state, attributes) in states.items():
                 size = attribute_size(attributes)
                 if size > largest[0]:
                     largest = (size, entity_id)
-                publish_state(self, entity_id, state=state, attributes=attributes)
+                self.publisher.publish(entities[entity_id], state, attributes)
             for stale in set(self._published.get(inv.uid, ())) - set(states):
                 self._remove_entity(stale)
             self._published[inv.uid] = list(states)

@@ -14,20 +14,15 @@ from appdaemon.plugins.hass.hassapi import Hass
 
 from apsystems.api.client import ApsystemsClient
 from apsystems.common.months import zone_or
-from apsystems.ha.support import publish_state, state_dir
+from apsystems.ha.publisher import SetStatePublisher
+from apsystems.ha.support import state_dir
 from apsystems.ha.wiring import budget_client, find_budget
 from apsystems.inverters.site_store import SiteInfo, SiteStore, discover
 from apsystems.production.config import ProductionConfig, parse_production_args
+from apsystems.production.entities import energy_entities, power_entity
 from apsystems.production.share import NAMESPACE, ProductionShare, production_entity
 from apsystems.production.tracker import Outcome, ProductionTracker, Readings, resolve_poll_source
 from apsystems.production.wakeups import MIN_DELAY_S, seconds_to_next
-
-ENERGY_SENSORS = {
-    "total_energy": "lifetime energy",
-    "today_energy": "energy today",
-    "month_energy": "energy this month",
-    "year_energy": "energy this year",
-}
 
 
 class ProductionApp(Hass):
@@ -44,7 +39,7 @@ class ProductionApp(Hass):
             raise
         self.client = client
         folder = state_dir(self, self.args)
-        self.prefix = f"sensor.apsystems_{self.cfg.sid.lower()}"
+        self.publisher = SetStatePublisher(self)
         self.store = SiteStore(folder / f"site_{self.cfg.sid.lower()}.json")
         self.site: SiteInfo | None = self.store.load(self.cfg.sid)
         self.tracker = ProductionTracker(
@@ -162,43 +157,27 @@ class ProductionApp(Hass):
     def _publish(self, now: datetime) -> None:
         window_open = bool(self.budget.solar_window(now).contains(now))
         readings = self.tracker.readings(now, window_open)
-        name = f"APsystems {self.cfg.sid}"
         values = {
             "total_energy": readings.total_kwh,
             "today_energy": readings.today_kwh,
             "month_energy": readings.month_kwh,
             "year_energy": readings.year_kwh,
         }
-        for suffix, label in ENERGY_SENSORS.items():
-            value = values[suffix]
+        for key, entity in energy_entities(self.cfg.sid).items():
+            value = values[key]
             if value is None:
                 continue  # unknown: publish nothing rather than a 0 that HA would read as a reset
-            attributes: dict[str, Any] = {
-                "friendly_name": f"{name} {label}",
-                "unit_of_measurement": "kWh",
-                "device_class": "energy",
-                "state_class": "total_increasing",
-                "icon": "mdi:solar-power",
-            }
-            if suffix == "today_energy":
-                attributes["hourly_kwh"] = list(readings.hourly_kwh)
-                attributes["date"] = readings.day.isoformat()
-            publish_state(self, f"{self.prefix}_{suffix}", state=value, attributes=attributes)
-        self._publish_power(readings, window_open, name)
+            extra: dict[str, Any] = {}
+            if key == "today_energy":
+                extra = {"hourly_kwh": list(readings.hourly_kwh), "date": readings.day.isoformat()}
+            self.publisher.publish(entity, value, extra)
+        self._publish_power(readings, window_open)
 
-    def _publish_power(self, readings: Readings, window_open: bool, name: str) -> None:
+    def _publish_power(self, readings: Readings, window_open: bool) -> None:
         power = readings.power
-        attributes: dict[str, Any] = {
-            "friendly_name": f"{name} power",
-            "unit_of_measurement": "W",
-            "device_class": "power",
-            "state_class": "measurement",
-            "icon": "mdi:solar-power",
-            "data_time": power.measured_at.isoformat() if power else None,
-        }
         if power is None:
             return
-        publish_state(self, f"{self.prefix}_power", state=power.watts, attributes=attributes)
+        self.publisher.publish(power_entity(self.cfg.sid), power.watts, {"data_time": power.measured_at.isoformat()})
         share = ProductionShare(
             self.cfg.sid,
             round(power.watts / 1000.0, 4),

@@ -59,9 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     stream = out or sys.stdout
-    args = build_parser().parse_args(argv)
-    if args.command == "simulate":
-        return _simulate(args.rest)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["simulate"]:  # its options are the simulator's own (argparse.REMAINDER drops "--port")
+        return _simulate(words[1:])
+    args = build_parser().parse_args(words)
     if args.command == "plan":
         return run_plan(args, stream)
     missing = [

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from typing import Any
 
+from apsystems.common.entities import Device, DeviceKind, Entity
 from apsystems.inverters.telemetry import (
     NOMINAL_EFFICIENCY,
     Latest,
@@ -41,23 +42,31 @@ _INVERTER_KINDS: tuple[tuple[str, str, str, str, int], ...] = (
 
 @dataclass(frozen=True)
 class EntitySpec:
-    """One sensor of one inverter."""
+    """One sensor of one inverter: its entity, and how its value is read and rounded."""
 
     key: str  # "power", "dc_power_ch1", "ac_voltage", …
-    entity_id: str
-    friendly_name: str
-    unit: str
-    device_class: str
+    entity: Entity
     decimals: int
     channel: int | None = None
 
+    @property
+    def entity_id(self) -> str:
+        return self.entity.entity_id
+
+    @property
+    def friendly_name(self) -> str:
+        return self.entity.name
+
     def base_attributes(self) -> dict[str, Any]:
-        return {
-            "friendly_name": self.friendly_name,
-            "unit_of_measurement": self.unit,
-            "device_class": self.device_class,
-            "state_class": "measurement",
-        }
+        return self.entity.attributes()
+
+
+def inverter_device(uid: str, model: str | None) -> Device:
+    return Device(DeviceKind.INVERTER, uid, inverter_label(uid, model), model)
+
+
+def _sensor(entity_id: str, name: str, unit: str, device_class: str, device: Device) -> Entity:
+    return Entity(entity_id, name, device, unit=unit, device_class=device_class, state_class="measurement")
 
 
 def entity_prefix(uid: str) -> str:
@@ -73,16 +82,17 @@ def entity_specs(uid: str, model: str | None, channels: int) -> list[EntitySpec]
     """Every sensor of an inverter with ``channels`` DC inputs (1 to 4), power first."""
     channels = max(1, min(MAX_CHANNELS, channels))
     prefix = entity_prefix(uid)
-    label = inverter_label(uid, model)
-    specs = [EntitySpec("power", f"{prefix}_power", f"{label} power", "W", "power", 1)]
+    device = inverter_device(uid, model)
+    label = device.name
+    specs = [EntitySpec("power", _sensor(f"{prefix}_power", f"{label} power", "W", "power", device), 1)]
     for kind, name, unit, device_class, decimals in _CHANNEL_KINDS:
         for n in range(1, channels + 1):
             key = f"{kind}_ch{n}"
-            specs.append(
-                EntitySpec(key, f"{prefix}_{key}", f"{label} {name} channel {n}", unit, device_class, decimals, n)
-            )
+            entity = _sensor(f"{prefix}_{key}", f"{label} {name} channel {n}", unit, device_class, device)
+            specs.append(EntitySpec(key, entity, decimals, n))
     for kind, name, unit, device_class, decimals in _INVERTER_KINDS:
-        specs.append(EntitySpec(kind, f"{prefix}_{kind}", f"{label} {name}", unit, device_class, decimals))
+        entity = _sensor(f"{prefix}_{kind}", f"{label} {name}", unit, device_class, device)
+        specs.append(EntitySpec(kind, entity, decimals))
     return specs
 
 
