@@ -1,11 +1,11 @@
 """AppDaemon app: per-inverter sensors, inverter discovery, stale clean-up, scan and refresh.
 
-The logic lives in pure modules (``inverter_entities``, ``inverter_telemetry``,
-``inverter_scan``, ``inverter_store``, ``inverter_jobs``); this class schedules, asks the
+The logic lives in the ``inverters`` package (``entities``, ``telemetry``, ``scan``,
+``store``, ``jobs``); this class schedules, asks the
 budget app before every call, and publishes. Every call goes through the budget app's
 ``spending`` gate and its call hook, so the ledger sees everything.
 
-Jobs (times in the system's local time zone, see ``inverter_jobs``):
+Jobs (times in the system's local time zone, see ``inverters.jobs``):
 
 * ``detail_time`` (12:30): minutely detail for the inverters the budget says are due
   today (``detail_due``), one call each, purpose ``detail``. It runs shortly after start

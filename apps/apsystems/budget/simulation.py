@@ -25,7 +25,7 @@ from apsystems.api.errors import QUOTA_CODE
 from apsystems.budget.config import BudgetConfig
 from apsystems.budget.core import BudgetCore
 from apsystems.budget.ledger import CallLedger
-from apsystems.budget.pacing import BudgetSettings, Fleet
+from apsystems.budget.pacing import BudgetSettings, Fleet, PollSource
 from apsystems.budget.solar_window import Site, SolarCalendar
 from apsystems.budget.static_interval import static_interval
 from apsystems.common.months import days_in_month, month_key
@@ -62,7 +62,8 @@ class Scenario:
 
     @property
     def label(self) -> str:
-        return f"lat {self.site.latitude:g}, {self.fleet.inverters} inv / {self.fleet.ecus} ECU"
+        source = ", ECU polls" if self.settings.poll_source is PollSource.ECU else ""
+        return f"lat {self.site.latitude:g}, {self.fleet.inverters} inv / {self.fleet.ecus} ECU{source}"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Per-inverter entities: ids, names, units and device classes, and what each publishes.
 
 Entity ids are part of the interface (DESIGN.md): ``sensor.apsystems_inverter_<uid>_<key>``
-with the uid lower-cased. Which values a sensor shows comes from ``inverter_telemetry``;
+with the uid lower-cased. Which values a sensor shows comes from ``inverters.telemetry``;
 this module turns them into ``(state, attributes)`` pairs ready for ``set_state``.
 """
 
