@@ -25,7 +25,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta, tzinfo
-from time import monotonic
 from typing import Any
 
 from appdaemon.plugins.hass.hassapi import Hass
@@ -45,10 +44,11 @@ from apsystems.inverters.entities import (
     inverter_states,
 )
 from apsystems.inverters.jobs import extra_batch_room, local_day, next_daily_run, run_soon
+from apsystems.inverters.loop import FailureStreak, SliceResult, batch_by_inverter, inverters_of, run_slice
 from apsystems.inverters.scan import apply_scan
 from apsystems.inverters.site_store import SiteInfo, SiteStore, discover
 from apsystems.inverters.store import InverterStore
-from apsystems.inverters.telemetry import attribute_size, from_batch, from_minutely
+from apsystems.inverters.telemetry import attribute_size, from_minutely
 from apsystems.production.tracker import Outcome, outcome_of
 
 SCAN_EVENT = "apsystems_scan_inverters"
@@ -58,10 +58,7 @@ REFRESH_EVENT = "apsystems_refresh_inverters"
 DISCOVERY_DELAY_S = 20
 DISCOVERY_RETRY_S = 1800
 CATCH_UP_DELAY_S = 30
-MAX_TRANSIENT_IN_A_ROW = 3
 IDLE_STATES = (None, "unknown", "unavailable")
-# A loop of API calls hands over to a new callback after this long (AppDaemon warns at 10 s).
-SLICE_S = 5.0
 
 
 class InvertersApp(Hass):
@@ -304,38 +301,46 @@ class InvertersApp(Hass):
         fetched = self._fetch_details(due, today, purpose="detail")
         self.log(f"Inverter detail: {len(fetched)} of {len(due)} due inverter(s) read for {today}")
 
-    def _fetch_details(self, uids: list[str], day: date, *, purpose: str) -> list[str]:
-        """One call per inverter, each through the budget; stops at a refusal or a hard error."""
-        done: list[str] = []
-        transient = 0
-        started = monotonic()
+    def _log_line(self, message: str, level: str) -> None:
+        self.log(message, level=level)
+
+    def _fetch_details(self, uids: list[str], day: date, *, purpose: str, failures: int = 0) -> list[str]:
+        """One call per inverter, each through the budget; one slow answer per callback at most."""
+        streak = FailureStreak(failures)
+
+        def attempt(uid: str) -> Outcome | None:
+            with self.budget.spending(1, purpose) as decision:
+                if not decision.allowed:
+                    self.log(f"Stopping {purpose}: {decision.reason}")
+                    return None
+                return self._detail_call(uid, day)
+
+        result: SliceResult[str] = SliceResult()
         try:
-            for index, uid in enumerate(uids):
-                if index and monotonic() - started > SLICE_S:
-                    # Hand the rest to a new callback: one callback must not near AppDaemon's 10 s warning.
-                    self.run_in(self._continue_details, 1, uids=uids[index:], day=day.isoformat(), purpose=purpose)
-                    break
-                with self.budget.spending(1, purpose) as decision:
-                    if not decision.allowed:
-                        self.log(f"Stopping {purpose} after {len(done)} inverter(s): {decision.reason}")
-                        break
-                    outcome = self._detail_call(uid, day)
-                if outcome.succeeded:
-                    done.append(uid)
-                    transient = 0
-                elif not self._carry_on(purpose, uid, outcome, transient):
-                    break
-                else:
-                    transient += 1
+            result = run_slice(uids, attempt, streak, purpose=purpose, log=self._log_line)
+            if result.rest:
+                self.run_in(
+                    self._continue_details,
+                    1,
+                    uids=result.rest,
+                    day=day.isoformat(),
+                    purpose=purpose,
+                    failures=streak.count,
+                )
         finally:
             self.store.save()
-            self._publish(done)
-        return done
+            self._publish(result.done)
+        return result.done
 
     def _continue_details(self, **kwargs: Any) -> None:
         with self._lock:
             try:
-                self._fetch_details(list(kwargs["uids"]), date.fromisoformat(kwargs["day"]), purpose=kwargs["purpose"])
+                self._fetch_details(
+                    list(kwargs["uids"]),
+                    date.fromisoformat(kwargs["day"]),
+                    purpose=kwargs["purpose"],
+                    failures=int(kwargs.get("failures", 0)),
+                )
             except Exception as exc:  # never let one bad answer stop the app
                 self.log(f"Inverter {kwargs.get('purpose')} failed unexpectedly: {exc!r}", level="ERROR")
 
@@ -347,20 +352,15 @@ class InvertersApp(Hass):
         self.store.record(uid).detail = from_minutely(minutely, day)
         return Outcome("ok")
 
-    def _carry_on(self, purpose: str, target: str, outcome: Outcome, transient_in_a_row: int) -> bool:
-        """Whether a loop goes on after a failed call: 1001 and one-off failures yes, limits no."""
-        if outcome.kind == "no_data":
-            self.log(f"{purpose} {target}: no data (1001); keeping the last values", level="DEBUG")
-            return True
-        if outcome.kind in ("transient", "error"):
-            self.log(f"{purpose} {target} failed, waiting for the next run: {outcome.message}", level="WARNING")
-            if transient_in_a_row + 1 >= MAX_TRANSIENT_IN_A_ROW:
-                self.log(f"{purpose}: {MAX_TRANSIENT_IN_A_ROW} failures in a row; stopping until the next run")
-                return False
-            return True
-        # auth, quota, rate limit: the budget app raises the notification; stop this loop
-        self.log(f"{purpose} stopped, APsystems refused ({outcome.kind}): {outcome.message}", level="WARNING")
-        return False
+    def _batch_call(self, eid: str, day: date) -> Outcome:
+        try:
+            batch = self.client.batch_power(self.cfg.sid, eid, day)
+        except ApsystemsError as exc:
+            return outcome_of(exc)
+        if self.site is not None:
+            for uid, data in batch_by_inverter(self.site, eid, batch, day).items():
+                self.store.record(uid).batch = data
+        return Outcome("ok")
 
     def _run_batch(self, *, extra: bool) -> None:
         today = self._today()
@@ -374,66 +374,58 @@ class InvertersApp(Hass):
             with self.budget.spending(len(eids), "poll") as decision:
                 if not decision.allowed:
                     return
-                read, _ = self._fetch_batches(eids, today, "extra batch")
-        else:
-            read = self._daily_batches(eids, today)
-        self._after_batches(read, len(eids), today, extra=extra)
+            # the calls were allowed together; each ECU is asked in its own slice if answers are slow
+        self._batches(eids, today, extra=extra, wanted=len(eids))
 
-    def _daily_batches(self, eids: list[str], day: date) -> list[str]:
-        """The fixed batch job, one ECU per budget decision, sliced like the detail loop."""
-        read: list[str] = []
-        started = monotonic()
-        for index, eid in enumerate(eids):
-            if index and monotonic() - started > SLICE_S:
-                self.run_in(self._continue_batches, 1, eids=eids[index:], day=day.isoformat())
-                break
+    def _batches(
+        self, eids: list[str], day: date, *, extra: bool, wanted: int, failures: int = 0, read: int = 0
+    ) -> None:
+        """Batch power per ECU: the daily job asks the budget for each, an extra poll asked for all."""
+        purpose = "extra batch" if extra else "batch"
+        streak = FailureStreak(failures)
+
+        def attempt(eid: str) -> Outcome | None:
+            if extra:
+                return self._batch_call(eid, day)
             with self.budget.spending(1, "batch") as decision:
                 if not decision.allowed:
-                    self.log(f"Stopping batch after {len(read)} ECU(s): {decision.reason}")
-                    break
-                got, stop = self._fetch_batches([eid], day, "batch")
-            read.extend(got)
-            if stop:
-                break
-        return read
+                    self.log(f"Stopping batch: {decision.reason}")
+                    return None
+                return self._batch_call(eid, day)
+
+        result = run_slice(
+            eids, attempt, streak, purpose=purpose, log=self._log_line, label=lambda eid: f"ECU {eid}"
+        )
+        read += len(result.done)
+        self.store.save()
+        self._publish(inverters_of(self.site, result.done))
+        if result.rest:
+            self.run_in(
+                self._continue_batches,
+                1,
+                eids=result.rest,
+                day=day.isoformat(),
+                extra=extra,
+                wanted=wanted,
+                failures=streak.count,
+                read=read,
+            )
+            return
+        self.log(f"{'Extra batch' if extra else 'Batch'} power: {read} of {wanted} ECU(s) read for {day}")
 
     def _continue_batches(self, **kwargs: Any) -> None:
         with self._lock:
             try:
-                eids, day = list(kwargs["eids"]), date.fromisoformat(kwargs["day"])
-                self._after_batches(self._daily_batches(eids, day), len(eids), day, extra=False)
+                self._batches(
+                    list(kwargs["eids"]),
+                    date.fromisoformat(kwargs["day"]),
+                    extra=bool(kwargs.get("extra", False)),
+                    wanted=int(kwargs.get("wanted", 0)),
+                    failures=int(kwargs.get("failures", 0)),
+                    read=int(kwargs.get("read", 0)),
+                )
             except Exception as exc:  # never let one bad answer stop the app
                 self.log(f"Inverter batch failed unexpectedly: {exc!r}", level="ERROR")
-
-    def _after_batches(self, read: list[str], wanted: int, day: date, *, extra: bool) -> None:
-        self.store.save()
-        devices = self.site.devices if self.site else ()
-        self._publish([inv.uid for d in devices if d.ecu.eid in read for inv in d.inverters])
-        self.log(f"{'Extra batch' if extra else 'Batch'} power: {len(read)} of {wanted} ECU(s) read for {day}")
-
-    def _fetch_batches(self, eids: list[str], day: date, purpose: str) -> tuple[list[str], bool]:
-        """Batch power for each ECU: the ECUs read, and whether the caller must stop its loop."""
-        read: list[str] = []
-        transient = 0
-        for eid in eids:
-            try:
-                batch = self.client.batch_power(self.cfg.sid, eid, day)
-            except ApsystemsError as exc:
-                outcome = outcome_of(exc)
-                if outcome.succeeded or self._carry_on(purpose, f"ECU {eid}", outcome, transient):
-                    transient = 0 if outcome.succeeded else transient + 1
-                    continue
-                return read, True
-            transient = 0
-            read.append(eid)
-            for device in self.site.devices if self.site else ():
-                if device.ecu.eid != eid:
-                    continue
-                for inv in device.inverters:
-                    data = from_batch(batch, inv.uid, day)
-                    if data is not None:
-                        self.store.record(inv.uid).batch = data
-        return read, False
 
     def _extra_batch_tick(self, **_kwargs: Any) -> None:
         with self._lock:
