@@ -8,6 +8,7 @@ summary, and publishes total/today/month/year energy and power. The bookkeeping 
 from __future__ import annotations
 
 from datetime import datetime
+from time import monotonic
 from typing import Any
 
 from appdaemon.plugins.hass.hassapi import Hass
@@ -23,6 +24,9 @@ from apsystems.production.entities import energy_entities, power_entity
 from apsystems.production.share import NAMESPACE, ProductionShare, production_entity
 from apsystems.production.tracker import Outcome, ProductionTracker, Readings, resolve_poll_source
 from apsystems.production.wakeups import MIN_DELAY_S, seconds_to_next
+
+# An answer slower than this ends the callback's work; the rest follows in MIN_DELAY_S.
+SLOW_S = 1.0
 
 
 class ProductionApp(Hass):
@@ -67,14 +71,23 @@ class ProductionApp(Hass):
 
     def _tick(self, **_kwargs: Any) -> None:
         now: datetime = self.get_now()
+        more = False
         try:
-            self._work(now)
+            more = self._work(now)
         finally:
-            self._schedule(self._seconds_to_next(now))
+            self._schedule(MIN_DELAY_S if more else self._seconds_to_next(now))
 
-    def _work(self, now: datetime) -> None:
-        if self.site is None and not self._discover(now):
-            return
+    def _work(self, now: datetime) -> bool:
+        """One tick's calls; True when a slow answer left the rest for the next callback.
+
+        At most one slow request per callback: a second one would near AppDaemon's 10 s warning.
+        """
+        started = monotonic()
+        if self.site is None:
+            if not self._discover(now):
+                return False
+            if monotonic() - started > SLOW_S:
+                return True
         window = self.budget.solar_window(now)
         window_open = window.contains(now)
         closed_today = window.end is None or now >= window.end
@@ -84,11 +97,15 @@ class ProductionApp(Hass):
             outcome = self._spend(1, "summary", lambda: self.tracker.refresh_summary(now, closing=closed_today))
             if outcome is not None and not outcome.succeeded:
                 self._publish(now)  # one failure per tick: a second timeout would pass AppDaemon's 10 s warning
-                return
+                return False
+            if monotonic() - started > SLOW_S:
+                self._publish(now)
+                return True
         if window_open and self._poll_due(now):
             self._spend(self.tracker.calls_per_poll, "poll", lambda: self.tracker.poll(now))
         self._starting = False
         self._publish(now)
+        return False
 
     def _poll_due(self, now: datetime) -> bool:
         return self.budget.poll_due(MIN_DELAY_S)

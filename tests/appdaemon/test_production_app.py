@@ -182,3 +182,16 @@ async def test_fault_mid_day_keeps_values(
         assert after["month_energy"] >= good["month_energy"]
         assert after["power"] is not None
     assert no_exception_escaped(ad)
+
+
+async def test_slow_answers_one_slow_request_per_callback(appdaemon_factory: HarnessFactory, cloud: FakeCloud) -> None:
+    """Discovery and the start-up summary no longer share a callback when answers are slow."""
+    cloud.faults.inject(kind="delay", delay_s=1.5, rate=1.0)
+    ad = await appdaemon_factory(apps_for(cloud))
+    await run_tick(ad)
+    assert cloud.calls.count("system_details") == 1 and cloud.calls.count("inverters") == 1
+    assert cloud.calls.count("system_summary") == 0  # left for the next callback
+    (entry,) = [e for e in ad.scheduler_entries(PRODUCTION) if e.callback == "_tick"]
+    await ad.fire_timer(PRODUCTION, entry.handle)
+    await ad.wait_idle(timeout=30)
+    assert cloud.calls.count("system_summary") == 1
