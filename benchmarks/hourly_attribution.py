@@ -24,6 +24,7 @@ from apsystems.budget.config import BudgetConfig
 from apsystems.budget.core import BudgetCore
 from apsystems.budget.ledger import CallLedger
 from apsystems.budget.pacing import BudgetSettings, PollSource
+from apsystems.budget.simulation import SimulatedClock, quiet
 from apsystems.budget.solar_window import DEFAULT_OFFSET_MIN
 from apsystems.production.tracker import ProductionTracker
 from apsystems.production.wakeups import MIN_DELAY_S, seconds_to_next
@@ -56,18 +57,6 @@ class Attribution:
         return relative, weighted
 
 
-class _Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def _quiet(_message: str, _level: str) -> None:
-    """A day of plan lines would drown the figures."""
-
-
 def clear_june_day(seed: int = 1, latitude: float = 51.5, year: int = 2026) -> date:
     """The first clear day from mid-June in the fake's seeded weather."""
     day = date(year, 6, 15)
@@ -82,7 +71,7 @@ def simulate(day: date, state_dir: Path) -> Attribution:
     with FakeCloud(site=site) as cloud:
         start = datetime.combine(day, datetime.min.time(), LONDON)
         cloud.clock.set_fixed(start)
-        clock = _Clock(start)
+        clock = SimulatedClock(start)
         core = BudgetCore(
             BudgetConfig(
                 app_id=DEFAULT_APP_ID,
@@ -97,7 +86,7 @@ def simulate(day: date, state_dir: Path) -> Attribution:
             ),
             clock=clock,
             ledger=CallLedger(None, LONDON),
-            log=_quiet,
+            log=quiet,
         )
         used = round((day.day - 1) / 30 * QUOTA * 0.97)  # a month on plan so far
         core.ledger.record(DEFAULT_APP_ID, start.replace(day=1), count=used)

@@ -24,7 +24,7 @@ from apsystems.budget.ledger import CallLedger
 from apsystems.budget.pacing import BudgetSettings, CallDecision, Fleet, Plan, PollSource
 from apsystems.budget.solar_window import SolarWindow
 from apsystems.ha.publisher import SetStatePublisher
-from apsystems.ha.support import Notifier, app_logger, state_dir
+from apsystems.ha.support import Notifier, app_logger, forward_library_logs, state_dir, stop_library_logs
 from apsystems.ha.wiring import claim_app_id, release_app_id
 from apsystems.production.entities import api_calls_entity
 
@@ -37,6 +37,7 @@ class BudgetApp(Hass):
     core: BudgetCore | None = None
 
     def initialize(self) -> None:
+        forward_library_logs(self)
         self.core = None
         try:
             self.cfg: BudgetConfig = parse_budget_args(
@@ -73,6 +74,7 @@ class BudgetApp(Hass):
         )
 
     def terminate(self) -> None:
+        stop_library_logs(self)
         if self.core is not None:
             release_app_id(self.cfg.app_id, self.name)
 

@@ -33,7 +33,7 @@ from apsystems.api.errors import ApsystemsError
 from apsystems.api.records import InverterInfo, channels_for_model
 from apsystems.common.months import zone_or
 from apsystems.ha.publisher import SetStatePublisher
-from apsystems.ha.support import state_dir
+from apsystems.ha.support import forward_library_logs, state_dir, stop_library_logs
 from apsystems.ha.wiring import budget_client, find_budget
 from apsystems.inverters.config import InvertersConfig, parse_inverters_args
 from apsystems.inverters.entities import (
@@ -45,7 +45,7 @@ from apsystems.inverters.entities import (
 )
 from apsystems.inverters.jobs import extra_batch_room, local_day, next_daily_run, run_soon
 from apsystems.inverters.loop import FailureStreak, SliceResult, batch_by_inverter, inverters_of, run_slice
-from apsystems.inverters.scan import apply_scan
+from apsystems.inverters.scan import apply_scan, checked_site
 from apsystems.inverters.site_store import SiteInfo, SiteStore, discover
 from apsystems.inverters.store import InverterStore
 from apsystems.inverters.telemetry import attribute_size, from_minutely
@@ -65,6 +65,7 @@ class InvertersApp(Hass):
     """Publishes ``sensor.apsystems_inverter_<uid>_*`` for every inverter of the system."""
 
     def initialize(self) -> None:
+        forward_library_logs(self)
         self._lock = threading.RLock()
         try:
             self.cfg: InvertersConfig = parse_inverters_args(self.args)
@@ -104,6 +105,7 @@ class InvertersApp(Hass):
         )
 
     def terminate(self) -> None:
+        stop_library_logs(self)
         client = getattr(self, "client", None)  # absent when initialize() failed
         if client is not None:
             client.close()
@@ -204,6 +206,7 @@ class InvertersApp(Hass):
 
     def _adopt(self, site: SiteInfo) -> None:
         """Take ``site`` as the truth: identities, orphans' clean-up, the budget's fleet."""
+        site = checked_site(site, self._warn)
         self.site = site
         for inv in site.inverters:
             record = self.store.record(inv.uid)

@@ -16,8 +16,9 @@ from appdaemon.plugins.hass.hassapi import Hass
 from apsystems.api.client import ApsystemsClient
 from apsystems.common.months import zone_or
 from apsystems.ha.publisher import SetStatePublisher
-from apsystems.ha.support import state_dir
+from apsystems.ha.support import forward_library_logs, state_dir, stop_library_logs
 from apsystems.ha.wiring import budget_client, find_budget
+from apsystems.inverters.scan import checked_site
 from apsystems.inverters.site_store import SiteInfo, SiteStore, discover
 from apsystems.production.config import ProductionConfig, parse_production_args
 from apsystems.production.entities import energy_entities, power_entity
@@ -33,6 +34,7 @@ class ProductionApp(Hass):
     """Publishes ``sensor.apsystems_<sid>_{total,today,month,year}_energy`` and ``_power``."""
 
     def initialize(self) -> None:
+        forward_library_logs(self)
         self.client: ApsystemsClient | None = None
         try:
             self.cfg: ProductionConfig = parse_production_args(self.args)
@@ -63,6 +65,7 @@ class ProductionApp(Hass):
         self._schedule(MIN_DELAY_S)
 
     def terminate(self) -> None:
+        stop_library_logs(self)
         client = getattr(self, "client", None)  # None when initialize() failed
         if client is not None:
             client.close()
@@ -152,6 +155,7 @@ class ProductionApp(Hass):
         return True
 
     def _adopt_site(self, site: SiteInfo) -> None:
+        site = checked_site(site, self._warn)
         self.site = site
         self.tracker.tz = zone_or(site.timezone, self._time_zone(), self._warn)
         self.tracker.eids = site.query_eids

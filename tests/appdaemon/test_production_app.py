@@ -195,3 +195,13 @@ async def test_slow_answers_one_slow_request_per_callback(appdaemon_factory: Har
     await ad.fire_timer(PRODUCTION, entry.handle)
     await ad.wait_idle(timeout=30)
     assert cloud.calls.count("system_summary") == 1
+
+
+async def test_debug_log_level_shows_the_client_requests_in_the_apps_log(
+    appdaemon_factory: HarnessFactory, cloud: FakeCloud
+) -> None:
+    ad = await appdaemon_factory(apps_for(cloud, log_level="DEBUG"))
+    await run_tick(ad)
+    requests = [line for line in ad.logs if "APsystems GET" in line.message]
+    assert any(line.logger.endswith(PRODUCTION) for line in requests), [str(line) for line in ad.logs[-20:]]
+    assert not any(line.logger.endswith(BUDGET) and line.level == "DEBUG" for line in requests)  # budget stays INFO

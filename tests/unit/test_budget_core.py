@@ -17,6 +17,7 @@ from apsystems.budget.core import OPEN_GRACE_S, BudgetCore, ledger_file_name, le
 from apsystems.budget.ledger import CallLedger
 from apsystems.budget.pacing import BudgetSettings, PollSource
 from apsystems.budget.scheduling import next_poll_at
+from apsystems.budget.simulation import SimulatedClock as Clock
 from apsystems.common.months import zone
 
 LONDON = zone("Europe/London")
@@ -27,14 +28,6 @@ APP_ID = "0123456789abcdef0123456789abcdef"
 class Sent:
     sent_at: float
     code: int | None = 0
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def config(**settings: object) -> BudgetConfig:

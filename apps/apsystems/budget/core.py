@@ -23,10 +23,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from apsystems.budget.config import BudgetConfig
-from apsystems.budget.ledger import CallLedger, LedgerStatus
+from apsystems.budget.ledger import CallLedger, LedgerStatus, SentRequest
 from apsystems.budget.notices import (
     API_LIMIT_ID,
     AUTH_ID,
@@ -54,16 +54,6 @@ OPEN_GRACE_S = 5
 RECOVERY_CODES = frozenset({0, 1001})
 
 Log = Callable[[str, str], None]  # (message, level)
-
-
-class SentRequest(Protocol):
-    """What the core needs from the client's per-request record."""
-
-    @property
-    def sent_at(self) -> float: ...
-
-    @property
-    def code(self) -> int | None: ...
 
 
 @dataclass(frozen=True)

@@ -200,8 +200,8 @@ def _figures(scenario: Scenario, tally: _Tally, window_cal: SolarCalendar) -> tu
     return tuple(months)
 
 
-class _Clock:
-    """The simulated time the core reads."""
+class SimulatedClock:
+    """The simulated time the core reads: set ``now``, and the core sees it."""
 
     def __init__(self, start: datetime) -> None:
         self.now = start
@@ -245,7 +245,7 @@ class _AdaptiveRun:
         self.scenario = scenario
         self.site, self.fleet, self.settings = scenario.site, scenario.fleet, scenario.settings
         self.rng = random.Random(scenario.seed)  # noqa: S311 - reproducible failures, not secrets
-        self.clock = _Clock(datetime(scenario.year, 1, 1, tzinfo=self.site.tz))
+        self.clock = SimulatedClock(datetime(scenario.year, 1, 1, tzinfo=self.site.tz))
         cfg = BudgetConfig(
             app_id=APP_ID,
             sid="SIMULATED",
@@ -257,7 +257,7 @@ class _AdaptiveRun:
             sunrise_offset_min=scenario.sunrise_offset_min,
             sunset_offset_min=scenario.sunset_offset_min,
         )
-        self.core = BudgetCore(cfg, clock=self.clock, ledger=CallLedger(None, self.site.tz), log=_quiet)
+        self.core = BudgetCore(cfg, clock=self.clock, ledger=CallLedger(None, self.site.tz), log=quiet)
         self.core.set_site(
             inverters=self.fleet.inverters,
             ecus=self.fleet.ecus,
@@ -358,7 +358,7 @@ class _AdaptiveRun:
         return YearFigures(self.scenario, "adaptive", note, _figures(self.scenario, self.tally, self.calendar))
 
 
-def _quiet(_message: str, _level: str) -> None:
+def quiet(_message: str, _level: str) -> None:
     """The simulation's log: a year of plan lines would drown the figures."""
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -132,3 +133,52 @@ def app_logger(app: Hass) -> Callable[[str, str], None]:
         app.log(message, level=level)
 
     return log
+
+
+LIBRARY_LOGGER = "apsystems"
+
+
+class _AppLogHandler(logging.Handler):
+    """Hands the library's log records (client, ledger, logic) to an app's AppDaemon log."""
+
+    def __init__(self, app: Hass, level: int) -> None:
+        super().__init__(level)
+        self._app = app
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+            if record.exc_info:
+                message += "\n" + logging.Formatter().formatException(record.exc_info)
+            self._app.log(message, level=record.levelname)
+        except Exception:  # a log line must never break a callback
+            self.handleError(record)
+
+
+def forward_library_logs(app: Hass) -> None:
+    """Make the records of ``apsystems.*`` modules reach ``app``'s AppDaemon log at the app's level.
+
+    Module loggers otherwise reach only stdout; with ``log_level: DEBUG`` the client's request
+    lines then appear in the app's log as the README promises. Call again on re-initialize;
+    ``stop_library_logs`` in ``terminate``.
+    """
+    stop_library_logs(app)
+    try:
+        level = int(app.logger.getEffectiveLevel())
+    except Exception:  # no AppDaemon logger (tests with stand-ins)
+        level = logging.INFO
+    handler = _AppLogHandler(app, level)
+    library = logging.getLogger(LIBRARY_LOGGER)
+    library.addHandler(handler)
+    handlers = [h for h in library.handlers if isinstance(h, _AppLogHandler)]
+    library.setLevel(min(h.level for h in handlers))
+    app.__dict__["_library_log_handler"] = handler
+
+
+def stop_library_logs(app: Hass) -> None:
+    handler = app.__dict__.pop("_library_log_handler", None)
+    library = logging.getLogger(LIBRARY_LOGGER)
+    if handler is not None:
+        library.removeHandler(handler)
+    remaining = [h.level for h in library.handlers if isinstance(h, _AppLogHandler)]
+    library.setLevel(min(remaining) if remaining else logging.NOTSET)

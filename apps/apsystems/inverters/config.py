@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import time
 from typing import Any
 
-from apsystems.common.args import CREDENTIAL_KEYS, check_keys, parse_credentials
+from apsystems.common.args import CREDENTIAL_KEYS, Credentials, check_keys, parse_credentials
 
 KEYS = CREDENTIAL_KEYS | {"detail_time", "batch_time", "batch_every", "scan_button", "refresh_button"}
 LABEL = "inverter app"
@@ -19,12 +19,7 @@ BUTTON_DOMAINS = ("input_button", "button")
 
 
 @dataclass(frozen=True)
-class InvertersConfig:
-    app_id: str
-    app_secret: str
-    sid: str
-    base_url: str
-    budget: str
+class InvertersConfig(Credentials):
     detail_time: time  # in the system's local time
     batch_time: time  # in the system's local time
     batch_every_s: int  # 0: no batch polls besides the daily one
@@ -78,11 +73,7 @@ def parse_inverters_args(args: Mapping[str, Any]) -> InvertersConfig:
     if isinstance(every, bool) or not isinstance(every, int) or not (every == 0 or low <= every <= high):
         raise ValueError(f"batch_every {every!r} must be 0 (off) or a number of seconds from {low} to {high}")
     return InvertersConfig(
-        app_id=credentials.app_id,
-        app_secret=credentials.app_secret,
-        sid=credentials.sid,
-        base_url=credentials.base_url,
-        budget=credentials.budget,
+        **asdict(credentials),
         detail_time=parse_time_of_day("detail_time", args.get("detail_time"), DEFAULT_DETAIL_TIME),
         batch_time=parse_time_of_day("batch_time", args.get("batch_time"), DEFAULT_BATCH_TIME),
         batch_every_s=every,

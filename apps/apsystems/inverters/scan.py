@@ -8,7 +8,8 @@ same protection the reference integration uses before pruning devices.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from apsystems.api.records import EcuDevices, InverterInfo
@@ -70,3 +71,34 @@ def apply_scan(previous: SiteInfo, answer: Sequence[EcuDevices] | None, now_iso:
     added, removed, kept, changed = diff_inverters(previous.inverters, listed)
     site = replace(previous, devices=devices, discovered_at=now_iso)
     return ScanResult(site, True, "ok", added, removed, kept, changed)
+
+
+# What the API really returns as an inverter uid or an ECU id: letters and digits. Anything else
+# would make an invalid entity id, or a request path or file name outside the expected one.
+_DEVICE_ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
+
+
+def valid_device_id(value: str) -> bool:
+    return bool(_DEVICE_ID.match(value))
+
+
+def checked_site(site: SiteInfo, warn: Callable[[str], None]) -> SiteInfo:
+    """``site`` without the ECUs and inverters whose ids the API should never send; one line each."""
+    devices: list[EcuDevices] = []
+    for device in site.devices:
+        if not (valid_device_id(device.ecu.eid) and valid_device_id(device.ecu.raw.replace("-", ""))):
+            warn(f"Ignoring ECU {device.ecu.raw!r} from the API: an ECU id has only letters and digits")
+            continue
+        kept = []
+        for inv in device.inverters:
+            if valid_device_id(inv.uid):
+                kept.append(inv)
+            else:
+                warn(f"Ignoring inverter {inv.uid!r} from the API: an inverter uid has only letters and digits")
+        devices.append(replace(device, inverters=tuple(kept)))
+    ecus = tuple(e for e in site.ecus if valid_device_id(e.eid))
+    if len(devices) == len(site.devices) and ecus == site.ecus and sum(len(d.inverters) for d in devices) == len(
+        site.inverters
+    ):
+        return site
+    return replace(site, ecus=ecus, devices=tuple(devices))

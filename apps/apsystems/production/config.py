@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from apsystems.common.args import CREDENTIAL_KEYS, check_keys, parse_credentials
+from apsystems.common.args import CREDENTIAL_KEYS, Credentials, check_keys, parse_credentials
 
 POLL_SOURCES = ("auto", "ecu", "system")
 KEYS = CREDENTIAL_KEYS | {"poll_source", "storage_prefix"}
@@ -14,13 +14,8 @@ LABEL = "production app"
 
 
 @dataclass(frozen=True)
-class ProductionConfig:
-    app_id: str
-    app_secret: str
-    sid: str
-    base_url: str
+class ProductionConfig(Credentials):
     poll_source: str
-    budget: str
 
     def __repr__(self) -> str:  # the App Secret must never reach a log line
         return f"ProductionConfig(sid={self.sid!r}, base_url={self.base_url!r}, poll_source={self.poll_source!r})"
@@ -33,11 +28,4 @@ def parse_production_args(args: Mapping[str, Any]) -> ProductionConfig:
     source = str(args.get("poll_source", "auto")).strip().lower()
     if source not in POLL_SOURCES:
         raise ValueError(f"poll_source {args.get('poll_source')!r} must be one of {', '.join(POLL_SOURCES)}")
-    return ProductionConfig(
-        app_id=credentials.app_id,
-        app_secret=credentials.app_secret,
-        sid=credentials.sid,
-        base_url=credentials.base_url,
-        poll_source=source,
-        budget=credentials.budget,
-    )
+    return ProductionConfig(**asdict(credentials), poll_source=source)
