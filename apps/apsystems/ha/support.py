@@ -1,7 +1,7 @@
-"""Small AppDaemon helpers shared by the apps: where state lives, and notifications.
+"""Small AppDaemon helpers shared by the apps: where state lives, notifications, publishing, logs.
 
-This is the only module besides the ``*_app`` modules that touches AppDaemon's API; it
-keeps the apps themselves short.
+Part of ``apsystems.ha``, the only package below the ``*_app`` modules that touches
+AppDaemon's API; it keeps the apps themselves short.
 """
 
 from __future__ import annotations
