@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, tzinfo
 from typing import Any
 
 from appdaemon.plugins.hass.hassapi import Hass
@@ -43,8 +43,17 @@ from apsystems.inverters.entities import (
     entity_specs,
     inverter_states,
 )
-from apsystems.inverters.jobs import extra_batch_room, local_day, next_daily_run, run_soon
-from apsystems.inverters.loop import FailureStreak, SliceResult, batch_by_inverter, inverters_of, run_slice
+from apsystems.inverters.jobs import extra_batch_room, local_day, next_job_run
+from apsystems.inverters.loop import (
+    FailureStreak,
+    SliceResult,
+    batch_by_inverter,
+    batch_eids,
+    inverters_of,
+    refresh_targets,
+    requested_uids,
+    run_slice,
+)
 from apsystems.inverters.scan import apply_scan, checked_site
 from apsystems.inverters.site_store import SiteInfo, SiteStore, discover
 from apsystems.inverters.store import InverterStore
@@ -138,10 +147,9 @@ class InvertersApp(Hass):
         now, tz = self._now(), self._tz()
         done = self.store.jobs.get(job)
         early = job == "detail" and done is None and self._window_open(now)
-        if self.site is not None and run_soon(now, at, tz, done, early_first_run=early):
-            when = now + timedelta(seconds=CATCH_UP_DELAY_S)
-        else:
-            when = next_daily_run(now, at, tz, done_today=done == local_day(now, tz).isoformat())
+        when = next_job_run(
+            now, at, tz, done, early_first_run=early, site_known=self.site is not None, catch_up_s=CATCH_UP_DELAY_S
+        )
         old = self._timers.pop(job, None)
         if old is not None and self.timer_running(old):
             self.cancel_timer(old)
@@ -282,10 +290,7 @@ class InvertersApp(Hass):
         return self.site.inverters if self.site is not None else ()
 
     def _batch_eids(self) -> list[str]:
-        """ECUs that have inverters (a meter- or storage-only ECU has no batch power)."""
-        if self.site is None:
-            return []
-        return list(dict.fromkeys(d.ecu.eid for d in self.site.devices if d.inverters))
+        return batch_eids(self.site)
 
     def _budget_allows_job(self, setting: str) -> bool:
         """The budget app plans a fixed job only when its setting is on; so do we."""
@@ -464,15 +469,9 @@ class InvertersApp(Hass):
         if self.site is None:
             self.log(f"Manual refresh ({origin}): the system is not discovered yet", level="WARNING")
             return
-        known = [inv.uid for inv in self._inverters()]
-        if uids is None:
-            targets = known
-        else:
-            wanted = {u.strip().lower() for u in uids}
-            targets = [uid for uid in known if uid.lower() in wanted]
-            unknown = sorted(wanted - {uid.lower() for uid in known})
-            if unknown:
-                self.log(f"Manual refresh ({origin}): unknown inverter(s) {', '.join(unknown)}", level="WARNING")
+        targets, unknown = refresh_targets([inv.uid for inv in self._inverters()], uids)
+        if unknown:
+            self.log(f"Manual refresh ({origin}): unknown inverter(s) {', '.join(unknown)}", level="WARNING")
         if not targets:
             return
         with self.budget.spending(len(targets), "manual") as decision:
@@ -500,12 +499,7 @@ class InvertersApp(Hass):
         if not self._for_this_system(data):
             return
         raw = data.get("uid") if isinstance(data, dict) else None
-        uids: list[str] | None = None
-        if isinstance(raw, (str, int)) and not isinstance(raw, bool) and str(raw).strip():
-            uids = [str(raw)]  # an unquoted uid in an HA script arrives as a number
-        elif isinstance(raw, list):
-            uids = [str(u) for u in raw]
-        self.refresh(uids, origin=f"event {event_type}")
+        self.refresh(requested_uids(raw), origin=f"event {event_type}")
 
     @staticmethod
     def _pressed(old: Any, new: Any) -> bool:

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from apsystems.api.records import BatchPower, EcuDevices, InverterInfo, parse_ecu_ref
-from apsystems.inverters.loop import FailureStreak, batch_by_inverter, inverters_of, run_slice
+from apsystems.inverters.jobs import next_job_run
+from apsystems.inverters.loop import (
+    FailureStreak,
+    batch_by_inverter,
+    batch_eids,
+    inverters_of,
+    refresh_targets,
+    requested_uids,
+    run_slice,
+)
 from apsystems.inverters.site_store import SiteInfo
 from apsystems.production.tracker import Outcome
 
@@ -87,3 +98,34 @@ def test_batch_answers_reach_the_inverters_of_that_ecu_only() -> None:
     found = batch_by_inverter(site, ecu1.eid, batch, DAY)
     assert set(found) == {a.uid}  # b has no data in the answer; c belongs to the other ECU
     assert inverters_of(site, [ecu1.eid]) == [a.uid, b.uid]
+
+
+def test_refresh_targets_and_event_uids() -> None:
+    known = ["703000000001", "703000000002"]
+    assert refresh_targets(known, None) == (known, [])
+    assert refresh_targets(known, [" 703000000002 ", "999"]) == (["703000000002"], ["999"])
+    assert requested_uids(703000000001) == ["703000000001"]  # unquoted in an HA script
+    assert requested_uids(["a", 1]) == ["a", "1"]
+    assert requested_uids(None) is None and requested_uids(True) is None and requested_uids(" ") is None
+
+
+def test_batch_eids_skip_ecus_without_inverters() -> None:
+    ecu1, meter = parse_ecu_ref("216000000101"), parse_ecu_ref("215000000001")
+    a = InverterInfo("703000000001", "DS3", ecu1)
+    devices = (EcuDevices(ecu1, 0, None, (a,)), EcuDevices(meter, 1, None, ()))
+    site = SiteInfo("B0XD123A3BHJ", None, None, (ecu1, meter), devices, "2027-06-01T00:00:00")
+    assert batch_eids(site) == [ecu1.eid]
+    assert batch_eids(None) == []
+
+
+def test_next_job_run_catches_up_or_waits_for_its_time() -> None:
+    tz = ZoneInfo("Europe/Berlin")
+    at = time(12, 30)
+    morning = datetime(2027, 6, 15, 9, 0, tzinfo=tz)
+    afternoon = datetime(2027, 6, 15, 15, 0, tzinfo=tz)
+    kwargs: dict[str, Any] = {"early_first_run": False, "site_known": True, "catch_up_s": 30.0}
+    assert next_job_run(morning, at, tz, "2027-06-14", **kwargs) == datetime(2027, 6, 15, 12, 30, tzinfo=tz)
+    assert next_job_run(afternoon, at, tz, "2027-06-14", **kwargs) == afternoon + timedelta(seconds=30)
+    assert next_job_run(afternoon, at, tz, "2027-06-15", **kwargs) == datetime(2027, 6, 16, 12, 30, tzinfo=tz)
+    unknown_site = {**kwargs, "site_known": False}
+    assert next_job_run(afternoon, at, tz, "2027-06-14", **unknown_site) == datetime(2027, 6, 16, 12, 30, tzinfo=tz)

@@ -51,6 +51,23 @@ def run_soon(now: datetime, at: time, tz: tzinfo, done_day: str | None, *, early
     return missed_today(now, at, tz, done_day) or (early_first_run and done_day is None)
 
 
+def next_job_run(
+    now: datetime,
+    at: time,
+    tz: tzinfo,
+    done_day: str | None,
+    *,
+    early_first_run: bool,
+    site_known: bool,
+    catch_up_s: float,
+) -> datetime:
+    """When a daily job runs next: ``catch_up_s`` from now when it is due early (and the site is
+    known), else its next ``at``."""
+    if site_known and run_soon(now, at, tz, done_day, early_first_run=early_first_run):
+        return now + timedelta(seconds=catch_up_s)
+    return next_daily_run(now, at, tz, done_today=done_day == local_day(now, tz).isoformat())
+
+
 def extra_batch_room(plan: Plan, cost: int) -> tuple[bool, str]:
     """May an extra batch poll of ``cost`` calls be sent? Only from the projected surplus.
 

@@ -113,3 +113,29 @@ def inverters_of(site: SiteInfo | None, eids: Iterable[str]) -> list[str]:
     """The uids behind the ECUs ``eids`` (to publish what a batch answer changed)."""
     wanted = set(eids)
     return [inv.uid for d in (site.devices if site else ()) if d.ecu.eid in wanted for inv in d.inverters]
+
+
+def batch_eids(site: SiteInfo | None) -> list[str]:
+    """ECUs that have inverters (a meter- or storage-only ECU has no batch power)."""
+    if site is None:
+        return []
+    return list(dict.fromkeys(d.ecu.eid for d in site.devices if d.inverters))
+
+
+def refresh_targets(known: Sequence[str], wanted: Iterable[str] | None) -> tuple[list[str], list[str]]:
+    """(the known uids to refresh, the requested uids nobody knows); ``None`` means every inverter."""
+    if wanted is None:
+        return list(known), []
+    asked = {str(u).strip().lower() for u in wanted}
+    targets = [uid for uid in known if uid.lower() in asked]
+    return targets, sorted(asked - {uid.lower() for uid in known})
+
+
+def requested_uids(raw: object) -> list[str] | None:
+    """The ``uid`` of a refresh event: one (an unquoted uid in an HA script arrives as a number),
+    a list, or None for every inverter."""
+    if isinstance(raw, (str, int)) and not isinstance(raw, bool) and str(raw).strip():
+        return [str(raw)]
+    if isinstance(raw, list):
+        return [str(u) for u in raw]
+    return None
