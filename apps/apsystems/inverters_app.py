@@ -379,7 +379,7 @@ class InvertersApp(Hass):
             return
         eids = self._batch_eids()
         if extra:
-            with self.budget.spending(len(eids), "poll") as decision:
+            with self.budget.spending(len(eids), "extra_poll") as decision:
                 if not decision.allowed:
                     return
             # the calls were allowed together; each ECU is asked in its own slice if answers are slow

@@ -80,6 +80,17 @@ def test_next_poll_is_the_production_rule_after_the_last_poll(clock: Clock) -> N
     assert core.poll_due(5)
 
 
+def test_an_extra_poll_is_gated_like_a_poll_but_keeps_productions_timing(clock: Clock) -> None:
+    core = make_core(clock)
+    core.set_site(inverters=6, ecus=2, poll_source=PollSource.SYSTEM, time_zone="Europe/London")
+    assert spend(core, clock, 1, "poll")
+    following = core.next_poll()
+    clock.now += timedelta(minutes=7)
+    assert spend(core, clock, 2, "extra_poll")  # the inverters app's extra batch poll
+    assert core.last_poll_at == clock.now - timedelta(minutes=7)
+    assert abs((core.next_poll() - following).total_seconds()) < 60  # type: ignore[operator]
+
+
 def test_next_poll_at_night_is_just_after_the_window_opens(clock: Clock) -> None:
     core = make_core(clock)
     clock.now = datetime(2027, 6, 15, 23, 0, tzinfo=LONDON)

@@ -47,7 +47,10 @@ from apsystems.common.months import zone
 _LOGGER = logging.getLogger(__name__)
 
 FIXED_PURPOSES = frozenset({"summary", "detail", "batch"})
-PURPOSES = FIXED_PURPOSES | {"poll", "manual", "discovery"}
+# "poll" is production's poll (it sets the next poll instant); "extra_poll" is gated like one
+# (it must leave the fixed jobs and the reserve) but does not move production's timing.
+POLL_PURPOSES = frozenset({"poll", "extra_poll"})
+PURPOSES = FIXED_PURPOSES | POLL_PURPOSES | {"manual", "discovery"}
 # The production loop polls this long after the window opens (timers may fire a little early).
 OPEN_GRACE_S = 5
 # Codes that prove the credentials and the quota are fine again.
@@ -205,7 +208,7 @@ class BudgetCore:
         with self._lock:
             now = self.now()
             status = self._status(now)
-            if purpose == "poll":
+            if purpose in POLL_PURPOSES:
                 decision = self.planner.may_poll(status, self._plan(now), cost)
             else:
                 decision = self.planner.may_call(status, cost)
