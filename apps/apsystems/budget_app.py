@@ -125,6 +125,10 @@ class BudgetApp(Hass):
         """When production polls next (the ``next_poll`` attribute)."""
         return self.budget.next_poll()
 
+    def adopt_last_poll(self, at: datetime | None) -> None:
+        """Production's last poll as it kept it (the budget keeps it from now on)."""
+        self.budget.adopt_last_poll(at)
+
     def poll_due(self, slack_s: float = 0.0) -> bool:
         return self.budget.poll_due(slack_s)
 

@@ -56,6 +56,7 @@ class ProductionApp(Hass):
             resolve_poll_source(self.cfg.poll_source, 1),
             folder / f"production_{self.cfg.sid.lower()}.json",
         )
+        self.budget.adopt_last_poll(self.tracker.last_poll_at)  # state files written before the budget kept it
         if self.site is not None:
             self._adopt_site(self.site)
         self._timer: str | None = None

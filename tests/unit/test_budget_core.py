@@ -147,6 +147,15 @@ def test_state_survives_a_restart(clock: Clock, tmp_path: Path) -> None:
     assert again.status().used == 1
 
 
+def test_production_last_poll_from_before_an_upgrade_is_adopted(clock: Clock) -> None:
+    core = make_core(clock)
+    earlier = clock.now - timedelta(minutes=3)
+    core.adopt_last_poll(earlier)
+    assert core.last_poll_at == earlier and not core.poll_due(5)
+    core.adopt_last_poll(earlier - timedelta(hours=1))  # an older record never moves it back
+    assert core.last_poll_at == earlier
+
+
 def test_ledger_file_name_hashes_the_whole_app_id() -> None:
     other = APP_ID[:8] + "ffffffffffffffffffffffff"
     assert legacy_ledger_file_name(APP_ID) == legacy_ledger_file_name(other)

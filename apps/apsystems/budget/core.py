@@ -141,6 +141,15 @@ class BudgetCore:
             self._log_plan()
             return True
 
+    def adopt_last_poll(self, at: datetime | None) -> None:
+        """Production's own record of its last poll (from before an upgrade): the later one wins."""
+        if at is None or at.tzinfo is None:
+            return
+        with self._lock:
+            if self.last_poll_at is None or at > self.last_poll_at:
+                self.last_poll_at = at
+                self._save()
+
     # ---- the plan and the next poll --------------------------------------------------------
 
     @property
