@@ -1,9 +1,10 @@
 """A year of polling at several latitudes: the adaptive plan against the reference's static interval.
 
 Run as ``.venv/bin/python -m benchmarks.budget_year``. By default it is issue #3's benchmark:
-the real budget logic and job schedule over every day of the year, 5% of calls failing (still
-counted), 20 manual refreshes a month, at latitudes 64, 51.5, 0, -33.9 and -45, for 6
-inverters/1 ECU and 30 inverters/3 ECUs (about 5 s). ``--all-sites`` runs every site and
+the product's own budget core and production loop timing over every day of the year, 5% of
+calls failing (still counted), 20 manual refreshes a month, at latitudes 64, 51.5, 0, -33.9
+and -45, for 6 inverters/1 ECU and 30 inverters/3 ECUs, and the 3-ECU site again with
+``poll_source: ecu`` (a poll costs one call per ECU) (about 20 s). ``--all-sites`` runs every site and
 fleet below instead; ``--latitudes``, ``--fleets``, ``--failure-rate`` and
 ``--manual-per-month`` change one dimension. Prints, per scenario and month, the calls used,
 the share of the quota, the mean planned interval and the mean age of the data in the solar
@@ -21,9 +22,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from apsystems.budget_sim import Scenario, YearFigures, simulate_adaptive, simulate_static
-from apsystems.pacing import BudgetSettings, Fleet, PollSource
-from apsystems.solar_window import Site
+from apsystems.budget.pacing import BudgetSettings, Fleet, PollSource
+from apsystems.budget.simulation import Scenario, YearFigures, simulate_adaptive, simulate_static
+from apsystems.budget.solar_window import Site
 
 # A real place near each latitude, so that time zones and DST are realistic.
 SITES: dict[float, Site] = {
@@ -40,6 +41,8 @@ FLEETS = ((6, 1), (20, 1), (30, 3))
 # Issue #3's benchmark, the default.
 ISSUE_LATITUDES = (64.0, 51.5, 0.0, -33.9, -45.0)
 ISSUE_FLEETS = ((6, 1), (30, 3))
+# Also by default: the 3-ECU site polled per ECU (poll_source: ecu), where a poll costs 3 calls.
+ECU_SOURCE_FLEET = (30, 3)
 ISSUE_FAILURE_RATE = 0.05
 ISSUE_MANUAL_PER_MONTH = 20
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -101,7 +104,7 @@ def print_scenario(result: Result) -> None:
 def print_summary(results: Sequence[Result]) -> None:
     print("\n== Summary (adaptive never above the quota; 'exempt' months hit min_interval: polls as fast as allowed)")
     print(
-        " scenario                          | adaptive max  min share (non-exempt)  age   |"
+        " scenario                                      | adaptive max  min share (non-exempt)  age   |"
         " static max  age   | ratio | sign-bug max"
     )
     for r in results:
@@ -113,7 +116,7 @@ def print_summary(results: Sequence[Result]) -> None:
         bug = f"{r.static_unfixed.max_calls:6d}" if r.static_unfixed is not None else "     -"
         ratio = a.mean_age_s / s.mean_age_s if s.mean_age_s else 0.0
         print(
-            f" {a.scenario.label:33} | {a.max_calls:12d}  {min_share} ({exempt} exempt)      "
+            f" {a.scenario.label:45} | {a.max_calls:12d}  {min_share} ({exempt} exempt)      "
             f" {_minutes(a.mean_age_s)} | {s.max_calls:10d} {_minutes(s.mean_age_s)} | {ratio:5.2f} | {bug}"
         )
 
@@ -156,7 +159,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help=f"every site and fleet: {_joined(list(SITES))} × {_joined_fleets(FLEETS)}",
     )
-    parser.add_argument("--source", choices=[s.value for s in PollSource], default=PollSource.SYSTEM.value)
+    parser.add_argument(
+        "--source",
+        choices=[s.value for s in PollSource],
+        default=None,
+        help="poll source of every scenario (default: system, plus the 30/3 fleet polled per ECU)",
+    )
     parser.add_argument(
         "--failure-rate",
         type=float,
@@ -188,17 +196,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         parser.error(f"--latitudes {','.join(unknown)}: no site there; choose from {_joined(list(SITES))}")
 
-    settings = BudgetSettings(quota=args.quota, poll_source=PollSource(args.source))
+    runs = [(fleet, PollSource(args.source or PollSource.SYSTEM.value)) for fleet in _fleets(args.fleets)]
+    if args.source is None and ECU_SOURCE_FLEET in [fleet for fleet, _ in runs]:
+        runs.append((ECU_SOURCE_FLEET, PollSource.ECU))
     started = time.perf_counter()
     results: list[Result] = []
     for lat_text in args.latitudes.split(","):
         site = SITES[float(lat_text)]
-        for inverters, ecus in _fleets(args.fleets):
+        for (inverters, ecus), source in runs:
             scenario = Scenario(
                 site=site,
                 fleet=Fleet(inverters, ecus),
                 year=args.year,
-                settings=settings,
+                settings=BudgetSettings(quota=args.quota, poll_source=source),
                 failure_rate=args.failure_rate,
                 manual_per_month=args.manual_per_month,
                 manual_cost=args.manual_cost,

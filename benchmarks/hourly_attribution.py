@@ -2,7 +2,8 @@
 
 HA's Energy dashboard files a ``total_increasing`` sensor's increase under the hour in which
 the state changed. This simulation runs the production logic (``ProductionTracker``) against
-the fake cloud through one clear June day in London, polling at the budget planner's pace,
+the fake cloud through one clear June day in London, polling when the budget core says (the
+production app's own loop timing),
 and compares the sensor's increase in each clock hour with the hour's true production. It
 prints the figure next to the same figure for a sensor updated once a day.
 
@@ -18,11 +19,15 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from apsystems.client import ApsystemsClient
-from apsystems.pacing import BudgetPlanner, BudgetSettings, Fleet, PollSource
-from apsystems.production import ProductionTracker
-from apsystems.scheduling import next_poll_at
-from apsystems.solar_window import Site, SolarCalendar
+from apsystems.api.client import ApsystemsClient, RequestRecord
+from apsystems.budget.config import BudgetConfig
+from apsystems.budget.core import BudgetCore
+from apsystems.budget.ledger import CallLedger
+from apsystems.budget.pacing import BudgetSettings, PollSource
+from apsystems.budget.simulation import SimulatedClock, quiet
+from apsystems.budget.solar_window import DEFAULT_OFFSET_MIN
+from apsystems.production.tracker import ProductionTracker
+from apsystems.production.wakeups import MIN_DELAY_S, seconds_to_next
 from fakes.apsystems_cloud import DEFAULT_APP_ID, DEFAULT_APP_SECRET, FakeCloud, preset
 from fakes.apsystems_cloud.weather import day_weather
 
@@ -66,16 +71,36 @@ def simulate(day: date, state_dir: Path) -> Attribution:
     with FakeCloud(site=site) as cloud:
         start = datetime.combine(day, datetime.min.time(), LONDON)
         cloud.clock.set_fixed(start)
-        sent: list[object] = []
+        clock = SimulatedClock(start)
+        core = BudgetCore(
+            BudgetConfig(
+                app_id=DEFAULT_APP_ID,
+                sid=cloud.sid,
+                settings=BudgetSettings(quota=QUOTA, poll_source=PollSource.ECU),
+                latitude=51.5,
+                longitude=-0.13,
+                time_zone="Europe/London",
+                month_time_zone=None,
+                sunrise_offset_min=DEFAULT_OFFSET_MIN,
+                sunset_offset_min=DEFAULT_OFFSET_MIN,
+            ),
+            clock=clock,
+            ledger=CallLedger(None, LONDON),
+            log=quiet,
+        )
+        used = round((day.day - 1) / 30 * QUOTA * 0.97)  # a month on plan so far
+        core.ledger.record(DEFAULT_APP_ID, start.replace(day=1), count=used)
+
+        def hook(request: RequestRecord) -> None:  # notices are the budget app's business
+            core.record(request)
+
         client = ApsystemsClient(
-            DEFAULT_APP_ID, DEFAULT_APP_SECRET, base_url=cloud.url, on_request=sent.append, clock=cloud.clock.timestamp
+            DEFAULT_APP_ID, DEFAULT_APP_SECRET, base_url=cloud.url, on_request=hook, clock=cloud.clock.timestamp
         )
         eids = tuple(e.ecu.eid for e in client.inverters(cloud.sid))
+        core.set_site(inverters=4, ecus=len(eids), poll_source=PollSource.ECU, time_zone="Europe/London")
         tracker = ProductionTracker(client, cloud.sid, LONDON, eids, PollSource.ECU, state_dir / "prod.json")
-        calendar = SolarCalendar(Site(51.5, -0.13, "Europe/London"))
-        planner = BudgetPlanner(BudgetSettings(quota=QUOTA, poll_source=PollSource.ECU), calendar, LONDON)
-        fleet = Fleet(inverters=4, ecus=1)
-        used = round((day.day - 1) / 30 * QUOTA * 0.97)  # a month on plan so far
+        calendar = core.calendar
         tracker.refresh_summary(start)
         window = calendar.window(day)
         assert window.start is not None and window.end is not None
@@ -84,14 +109,17 @@ def simulate(day: date, state_dir: Path) -> Attribution:
         now = window.start
         polls = 0
         events = sorted([(b, "mark", i) for i, b in enumerate(boundaries)])
-        while now < window.end:
+        while now < window.end:  # the production app's loop: wake, poll when the budget says so, sleep
             for moment, _, index in [e for e in events if e[0] <= now and e[2] not in lifetime_at]:
                 lifetime_at[index] = tracker.readings(moment, calendar.is_open(moment)).total_kwh or 0.0
             cloud.clock.set_fixed(now)
-            tracker.poll(now)
-            polls += 1
-            plan = planner.plan(now, used + len(sent), fleet)
-            now = next_poll_at(now, plan.interval_s, tz=LONDON)
+            clock.now = now
+            if core.poll_due(MIN_DELAY_S):
+                with core.spending(tracker.calls_per_poll, "poll") as decision:
+                    if decision.allowed:
+                        tracker.poll(now)
+                        polls += 1
+            now += timedelta(seconds=seconds_to_next(now, core, LONDON))
         end_of_day = start + timedelta(days=1)
         cloud.clock.set_fixed(window.end + timedelta(minutes=5))
         tracker.refresh_summary(window.end + timedelta(minutes=5), closing=True)

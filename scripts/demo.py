@@ -22,7 +22,7 @@ from typing import Any
 
 import requests
 
-from apsystems.cli import main as cli_main
+from apsystems.cli.main import main as cli_main
 from fakes.apsystems_cloud import DEFAULT_APP_ID, DEFAULT_APP_SECRET, FakeCloud
 from fakes.apsystems_cloud.presets import daylight
 from fakes.chargehq_receiver import ChargeHQReceiver

@@ -1,7 +1,8 @@
-"""APsystems OpenAPI for AppDaemon: client, pure logic and thin apps.
+"""APsystems OpenAPI for AppDaemon: one package per concern below thin apps.
 
-The client and logic modules in this package never import AppDaemon, so they can be
-tested and simulated without it; only the ``*_app`` modules do.
+``api`` (client, records, errors) -> ``budget``, ``production``, ``inverters`` (pure logic) ->
+``ha`` (the AppDaemon boundary) -> the ``*_app`` modules. Only ``ha`` and the apps import
+AppDaemon, and nothing below the apps imports an app.
 """
 
 __version__ = "0.2.0"

@@ -2,6 +2,6 @@
 
 import sys
 
-from apsystems.cli import main
+from apsystems.cli.main import main
 
 sys.exit(main())

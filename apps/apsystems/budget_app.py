@@ -1,14 +1,15 @@
-"""AppDaemon app: the API budget of one App ID.
+"""AppDaemon app: the API budget of one App ID, a thin adapter around ``BudgetCore``.
 
-It owns the call ledger, decides when calls may be spent, publishes
-``sensor.apsystems_<sid>_api_calls`` and raises the quota notifications. The other apps
-fetch it with ``get_app`` and use only its public methods: ``call_hook``, ``set_site``,
-``settings``, ``plan``, ``spending``, ``solar_window``, ``next_window_open`` and ``detail_due``.
+The core owns the ledger, the plan, the spending decision, the next poll and which
+notifications are due; this class reads apps.yaml, gives the core AppDaemon's clock,
+publishes ``sensor.apsystems_<sid>_api_calls`` and calls HA for the notifications. The other
+apps fetch it with ``get_app`` and use only the public methods listed in
+``apsystems.ha.wiring.Budget``.
 """
 
 from __future__ import annotations
 
-import threading
+import shutil
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -16,36 +17,28 @@ from typing import Any
 
 from appdaemon.plugins.hass.hassapi import Hass
 
-from apsystems.ad_support import Notifier, publish_state, state_dir
-from apsystems.budget_config import BudgetConfig, parse_budget_args
-from apsystems.client import RequestRecord
-from apsystems.json_file import read_json_object, write_json_atomic
-from apsystems.ledger import CallLedger
-from apsystems.months import zone
-from apsystems.notices import (
-    API_LIMIT_ID,
-    AUTH_ID,
-    AUTH_NOTICE_CODES,
-    BUDGET_ID,
-    LIMIT_CODES,
-    api_limit_notice,
-    auth_notice,
-    budget_notice,
-)
-from apsystems.pacing import BudgetPlanner, BudgetSettings, CallDecision, Fleet, Plan, PollSource, inverters_due
-from apsystems.solar_window import Site, SolarCalendar, SolarWindow
-from apsystems.static_interval import static_interval
+from apsystems.api.client import RequestRecord
+from apsystems.budget.config import BudgetConfig, parse_budget_args
+from apsystems.budget.core import BudgetCore, Notice, ledger_file_name, legacy_ledger_file_name
+from apsystems.budget.ledger import CallLedger
+from apsystems.budget.pacing import BudgetSettings, CallDecision, Fleet, Plan, PollSource
+from apsystems.budget.solar_window import SolarWindow
+from apsystems.ha.publisher import SetStatePublisher
+from apsystems.ha.support import Notifier, app_logger, forward_library_logs, state_dir, stop_library_logs
+from apsystems.ha.wiring import claim_app_id, release_app_id
+from apsystems.production.entities import api_calls_entity
 
-FIXED_PURPOSES = frozenset({"summary", "detail", "batch"})
-PURPOSES = FIXED_PURPOSES | {"poll", "manual", "discovery"}
 REFRESH_S = 300
 
 
 class BudgetApp(Hass):
-    """One App ID's quota: the ledger, the plan, the sensor and the notifications."""
+    """One App ID's quota: the sensor and the notifications around the budget core."""
+
+    core: BudgetCore | None = None
 
     def initialize(self) -> None:
-        self._lock = threading.RLock()
+        forward_library_logs(self)
+        self.core = None
         try:
             self.cfg: BudgetConfig = parse_budget_args(
                 self.args,
@@ -56,27 +49,47 @@ class BudgetApp(Hass):
         except ValueError as exc:
             self.log(f"Configuration error: {exc}", level="ERROR")
             raise
-        self.entity_id = f"sensor.apsystems_{self.cfg.sid.lower()}_api_calls"
+        claim_app_id(self.cfg.app_id, self.name)
+        self.entity = api_calls_entity(self.cfg.sid)
+        self.entity_id = self.entity.entity_id
+        self.publisher = SetStatePublisher(self)
         folder = state_dir(self, self.args)
-        self._state_path = folder / f"budget_{self.cfg.sid.lower()}.json"
-        self._ledger_path = folder / f"api_calls_{self.cfg.app_id[:8]}.json"
+        ledger_path = folder / ledger_file_name(self.cfg.app_id)
+        legacy = folder / legacy_ledger_file_name(self.cfg.app_id)
+        if not ledger_path.exists() and legacy.is_file():
+            shutil.copy2(legacy, ledger_path)  # keep last month's count under the new name
+            self.log(f"API-call ledger {legacy.name} now lives in {ledger_path.name}")
         self.notifier = Notifier(self)
-        saved = read_json_object(self._state_path) or {}
-        self.fleet = Fleet(inverters=int(saved.get("inverters", 0)), ecus=int(saved.get("ecus", 1)))
-        self.poll_source = PollSource(saved.get("poll_source", PollSource.SYSTEM.value))
-        self.site_time_zone = str(saved.get("time_zone") or self.cfg.time_zone)
-        self._flags: dict[str, bool] = {k: bool(v) for k, v in (saved.get("notified") or {}).items()}
-        self._fixed_sent: dict[str, int] = {str(k): int(v) for k, v in (saved.get("fixed_sent") or {}).items()}
-        self._known = bool(saved.get("known", False))
-        self._build_planner()
+        self.core = BudgetCore(
+            self.cfg,
+            clock=self._now,
+            ledger=CallLedger(ledger_path, self.cfg.month_time_zone or self.cfg.time_zone),
+            state_path=folder / f"budget_{self.cfg.sid.lower()}.json",
+            log=app_logger(self),
+        )
         self._publish()
         self.run_every(self._refresh, f"now+{REFRESH_S}", REFRESH_S)
         self.log(
-            f"API budget ready: {self.ledger.used(self.cfg.app_id, self._now())} of {self.cfg.settings.quota}"
-            f" calls used this month"
+            f"API budget ready: {self.core.status().used} of {self.cfg.settings.quota} calls used this month"
         )
 
+    def terminate(self) -> None:
+        stop_library_logs(self)
+        if self.core is not None:
+            release_app_id(self.cfg.app_id, self.name)
+
     # ---- public API for the other apps -------------------------------------------------
+
+    @property
+    def budget(self) -> BudgetCore:
+        if self.core is None:
+            raise RuntimeError(f"budget app {self.name!r} did not start; see its configuration error")
+        return self.core
+
+    @property
+    def app_id(self) -> str:
+        """The App ID this budget counts; every app spending through it must sign with it."""
+        return self.cfg.app_id
 
     def call_hook(self) -> Callable[[RequestRecord], None]:
         """The client's ``on_request``: counts every request sent and reacts to its code."""
@@ -84,16 +97,7 @@ class BudgetApp(Hass):
 
     def set_site(self, *, inverters: int, ecus: int, poll_source: PollSource, time_zone: str | None) -> None:
         """What discovery found; the plan depends on it. Logs the plan once per change."""
-        with self._lock:
-            fleet = Fleet(inverters=inverters, ecus=max(1, ecus))
-            tz_name = time_zone or self.site_time_zone
-            changed = (fleet, poll_source, tz_name) != (self.fleet, self.poll_source, self.site_time_zone)
-            self.fleet, self.poll_source, self.site_time_zone = fleet, poll_source, tz_name
-            if changed or not self._known:
-                self._known = True
-                self._build_planner()
-                self._save()
-                self._log_plan()
+        self.budget.set_site(inverters=inverters, ecus=ecus, poll_source=poll_source, time_zone=time_zone)
         self._publish()
 
     @property
@@ -101,49 +105,54 @@ class BudgetApp(Hass):
         """The validated budget options (which fixed jobs are planned, the quota, …)."""
         return self.cfg.settings
 
+    @property
+    def fleet(self) -> Fleet:
+        """What discovery found (inverters and ECUs), as the plan counts it."""
+        return self.budget.fleet
+
+    @property
+    def poll_source(self) -> PollSource:
+        return self.budget.poll_source
+
+    @property
+    def site_time_zone(self) -> str:
+        return self.budget.site_time_zone
+
     def plan(self) -> Plan:
-        with self._lock:
-            return self._plan(self._now())
+        return self.budget.plan()
+
+    def next_poll(self) -> datetime | None:
+        """When production polls next (the ``next_poll`` attribute)."""
+        return self.budget.next_poll()
+
+    def adopt_last_poll(self, at: datetime | None) -> None:
+        """Production's last poll as it kept it (the budget keeps it from now on)."""
+        self.budget.adopt_last_poll(at)
+
+    def poll_due(self, slack_s: float = 0.0) -> bool:
+        return self.budget.poll_due(slack_s)
 
     @contextmanager
     def spending(self, cost: int, purpose: str) -> Iterator[CallDecision]:
         """Ask before spending ``cost`` calls; send only if the decision allows it, inside the block.
 
-        The ledger lock is held for the block, so two apps cannot both take the last calls.
+        No lock is held inside the block: the calls are reserved until it ends.
         """
-        if purpose not in PURPOSES:
-            raise ValueError(f"purpose {purpose!r} must be one of {', '.join(sorted(PURPOSES))}")
-        with self.ledger.hold(), self._lock:
-            now = self._now()
-            status = self.ledger.status(self.cfg.app_id, now)
-            if purpose == "poll":
-                decision = self.planner.may_poll(status, self._plan(now), cost)
-            else:
-                decision = self.planner.may_call(status, cost)
-            if decision.allowed and purpose in FIXED_PURPOSES:
-                day = self.calendar.local_date(now).isoformat()
-                self._fixed_sent = {day: self._fixed_sent.get(day, 0) + cost}
-                self._save()
-            if not decision.allowed:
-                self.log(f"Not spending {cost} call(s) on {purpose}: {decision.reason}")
-                self._last_refusal = f"{purpose}: {decision.reason}"
+        with self.budget.spending(cost, purpose) as decision:
             yield decision
         self._publish()
 
     def solar_window(self, now: datetime) -> SolarWindow:
         """Today's polling window (sunrise/sunset offsets included) at the site."""
-        return self.calendar.window_at(now)
+        return self.budget.solar_window(now)
 
     def next_window_open(self, now: datetime) -> datetime | None:
         """When the polling window opens next (None: not within the coming year, e.g. polar night)."""
-        return self.calendar.next_open(now)
+        return self.budget.next_window_open(now)
 
     def detail_due(self, uids: Sequence[str]) -> list[str]:
         """The inverters whose detail is due today (all of them unless detail rotates)."""
-        with self._lock:
-            now = self._now()
-            rotation = self._plan(now).detail_rotation_days
-            return inverters_due(sorted(uids), self.calendar.local_date(now), rotation)
+        return self.budget.detail_due(uids)
 
     # ---- internals -----------------------------------------------------------------------
 
@@ -151,121 +160,21 @@ class BudgetApp(Hass):
         now: datetime = self.get_now()
         return now
 
-    def _build_planner(self) -> None:
-        site = Site(self.cfg.latitude, self.cfg.longitude, self.site_time_zone)
-        self.calendar = SolarCalendar(site, self.cfg.sunrise_offset_min, self.cfg.sunset_offset_min)
-        month_tz = self.cfg.month_time_zone or self.site_time_zone
-        self.ledger = CallLedger(self._ledger_path, month_tz)
-        self.planner = BudgetPlanner(self.cfg.settings, self.calendar, zone(month_tz))
-        self._last_refusal = ""
-
-    def _plan(self, now: datetime) -> Plan:
-        used = self.ledger.used(self.cfg.app_id, now)
-        sent_today = self._fixed_sent.get(self.calendar.local_date(now).isoformat(), 0)
-        return self.planner.plan(now, used, self.fleet, fixed_calls_sent_today=sent_today)
-
     def _on_request(self, record: RequestRecord) -> None:
-        with self._lock:
-            now = self._now()
-            self.ledger.record(self.cfg.app_id, datetime.fromtimestamp(record.sent_at, now.tzinfo), code=record.code)
-            code = record.code
-            if code in LIMIT_CODES:
-                self._raise_once(
-                    API_LIMIT_ID,
-                    *api_limit_notice(code, self.ledger.used(self.cfg.app_id, now), self.cfg.settings.quota),
-                )
-            elif code in AUTH_NOTICE_CODES:
-                self._raise_once(AUTH_ID, *auth_notice(code))
-            elif code in (0, 1001):
-                self._clear(API_LIMIT_ID)
-                self._clear(AUTH_ID)
+        self._notify(self.budget.record(record))
         self._publish()
 
-    def _raise_once(self, notification_id: str, title: str, message: str) -> None:
-        if self._flags.get(notification_id):
-            return
-        self._flags[notification_id] = True
-        self._save()
-        self.log(f"{title}: {message}", level="WARNING")
-        self.notifier.create(notification_id, title, message)
-
-    def _clear(self, notification_id: str) -> None:
-        if not self._flags.get(notification_id):
-            return
-        self._flags[notification_id] = False
-        self._save()
-        self.log(f"Dismissing notification {notification_id}: the API answers normally again")
-        self.notifier.dismiss(notification_id)
-
-    def _log_plan(self) -> None:
-        now = self._now()
-        plan = self._plan(now)
-        reference = static_interval(
-            self.cfg.latitude, self.fleet.inverters, self.fleet.ecus, quota=self.cfg.settings.quota
-        )
-        self.log(
-            f"API budget: interval {plan.interval_s} s ({plan.mode}) for {self.fleet.inverters} inverter(s)/"
-            f"{self.fleet.ecus} ECU(s) at lat {self.cfg.latitude:g}, polling {self.poll_source.value} data;"
-            f" est. {plan.projected_month_calls} calls this month (quota {plan.quota}, {plan.used} used)."
-            f" Reference method: {reference.interval_s} s, est. {reference.monthly_calls_rounded} calls/month."
-        )
-        if plan.detail_rotation_days > 1:
-            self.log(
-                f"Per-inverter detail rotates over {plan.detail_rotation_days} days to leave room for"
-                " at least one production poll an hour"
-            )
-
-    def _check_fixed_interval(self, plan: Plan) -> None:
-        if plan.mode != "fixed":
-            return
-        if plan.over_quota:
-            self._raise_once(BUDGET_ID, *budget_notice(plan.interval_s, plan.projected_month_calls, plan.quota))
-        else:
-            self._clear(BUDGET_ID)
+    def _notify(self, notices: list[Notice]) -> None:
+        for notice in notices:
+            if notice.action == "create":
+                self.notifier.create(notice.notification_id, notice.title, notice.message)
+            else:
+                self.notifier.dismiss(notice.notification_id)
 
     def _refresh(self, **_kwargs: Any) -> None:
         self._publish()
 
     def _publish(self) -> None:
-        with self._lock:
-            now = self._now()
-            plan = self._plan(now)
-            status = self.ledger.status(self.cfg.app_id, now)
-            if self._known:
-                self._check_fixed_interval(plan)
-            attributes: dict[str, Any] = {
-                "friendly_name": f"APsystems {self.cfg.sid} API calls this month",
-                "unit_of_measurement": "calls",
-                "icon": "mdi:api",
-                "quota": plan.quota,
-                "remaining": max(0, plan.quota - status.used),
-                "projected": plan.projected_month_calls,
-                "interval_s": plan.interval_s,
-                "next_poll": plan.next_poll.isoformat() if plan.next_poll else None,
-                "last_error_code": status.last_error_code,
-                "mode": plan.mode,
-                "month": status.month,
-                "reserve": plan.reserve,
-                "fixed_calls_remaining": plan.fixed_calls_remaining,
-                "polls_left": plan.polls_left,
-                "detail_rotation_days": plan.detail_rotation_days,
-                "quota_exhausted": status.exhausted,
-                "last_month_used": status.last_month_used,
-                "plan": plan.reason,
-                "last_refusal": self._last_refusal or None,
-            }
-        publish_state(self, self.entity_id, state=status.used, attributes=attributes)
-
-    def _save(self) -> None:
-        write_json_atomic(
-            self._state_path,
-            {
-                "inverters": self.fleet.inverters,
-                "ecus": self.fleet.ecus,
-                "poll_source": self.poll_source.value,
-                "time_zone": self.site_time_zone,
-                "known": self._known,
-                "notified": self._flags,
-                "fixed_sent": self._fixed_sent,
-            },
-        )
+        used, attributes, notices = self.budget.sensor()
+        self._notify(notices)
+        self.publisher.publish(self.entity, used, attributes)

@@ -1,11 +1,11 @@
 """AppDaemon app: per-inverter sensors, inverter discovery, stale clean-up, scan and refresh.
 
-The logic lives in pure modules (``inverter_entities``, ``inverter_telemetry``,
-``inverter_scan``, ``inverter_store``, ``inverter_jobs``); this class schedules, asks the
+The logic lives in the ``inverters`` package (``entities``, ``telemetry``, ``scan``,
+``store``, ``jobs``); this class schedules, asks the
 budget app before every call, and publishes. Every call goes through the budget app's
 ``spending`` gate and its call hook, so the ledger sees everything.
 
-Jobs (times in the system's local time zone, see ``inverter_jobs``):
+Jobs (times in the system's local time zone, see ``inverters.jobs``):
 
 * ``detail_time`` (12:30): minutely detail for the inverters the budget says are due
   today (``detail_due``), one call each, purpose ``detail``. It runs shortly after start
@@ -24,30 +24,41 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta, tzinfo
-from time import monotonic
+from datetime import date, datetime, time, tzinfo
 from typing import Any
 
 from appdaemon.plugins.hass.hassapi import Hass
 
-from apsystems.ad_support import publish_state, state_dir
-from apsystems.app_wiring import budget_client, find_budget
-from apsystems.errors import ApsystemsError
-from apsystems.inverter_entities import (
+from apsystems.api.errors import ApsystemsError
+from apsystems.api.records import InverterInfo, channels_for_model
+from apsystems.common.months import zone_or
+from apsystems.ha.publisher import SetStatePublisher
+from apsystems.ha.support import forward_library_logs, state_dir, stop_library_logs
+from apsystems.ha.wiring import budget_client, find_budget
+from apsystems.inverters.config import InvertersConfig, parse_inverters_args
+from apsystems.inverters.entities import (
     InverterIdentity,
     channel_count,
     entity_ids,
+    entity_specs,
     inverter_states,
 )
-from apsystems.inverter_jobs import extra_batch_room, local_day, next_daily_run, run_soon
-from apsystems.inverter_scan import apply_scan
-from apsystems.inverter_store import InverterStore
-from apsystems.inverter_telemetry import attribute_size, from_batch, from_minutely
-from apsystems.inverters_config import InvertersConfig, parse_inverters_args
-from apsystems.months import zone
-from apsystems.production import Outcome, outcome_of
-from apsystems.records import InverterInfo, channels_for_model
-from apsystems.site_store import SiteInfo, SiteStore, discover
+from apsystems.inverters.jobs import extra_batch_room, local_day, next_job_run
+from apsystems.inverters.loop import (
+    FailureStreak,
+    SliceResult,
+    batch_by_inverter,
+    batch_eids,
+    inverters_of,
+    refresh_targets,
+    requested_uids,
+    run_slice,
+)
+from apsystems.inverters.scan import apply_scan, checked_site
+from apsystems.inverters.site_store import SiteInfo, SiteStore, discover
+from apsystems.inverters.store import InverterStore
+from apsystems.inverters.telemetry import attribute_size, from_minutely
+from apsystems.production.tracker import Outcome, outcome_of
 
 SCAN_EVENT = "apsystems_scan_inverters"
 REFRESH_EVENT = "apsystems_refresh_inverters"
@@ -56,26 +67,25 @@ REFRESH_EVENT = "apsystems_refresh_inverters"
 DISCOVERY_DELAY_S = 20
 DISCOVERY_RETRY_S = 1800
 CATCH_UP_DELAY_S = 30
-MAX_TRANSIENT_IN_A_ROW = 3
 IDLE_STATES = (None, "unknown", "unavailable")
-# A loop of API calls hands over to a new callback after this long (AppDaemon warns at 10 s).
-SLICE_S = 5.0
 
 
 class InvertersApp(Hass):
     """Publishes ``sensor.apsystems_inverter_<uid>_*`` for every inverter of the system."""
 
     def initialize(self) -> None:
+        forward_library_logs(self)
         self._lock = threading.RLock()
         try:
             self.cfg: InvertersConfig = parse_inverters_args(self.args)
+            self.budget = find_budget(self, self.cfg.budget)
+            self.client = budget_client(self.cfg, self.budget, self.name)
         except ValueError as exc:
             self.log(f"Configuration error: {exc}", level="ERROR")
             raise
-        self.budget = find_budget(self, self.cfg.budget)
-        self.client = budget_client(self.cfg, self.budget)
         sid = self.cfg.sid.lower()
         folder = state_dir(self, self.args)
+        self.publisher = SetStatePublisher(self)
         self.site_store = SiteStore(folder / f"site_{sid}.json")  # shared with the production app
         self.store = InverterStore(folder / f"inverters_{sid}.json", self.cfg.sid)
         self.site: SiteInfo | None = self.site_store.load(self.cfg.sid)
@@ -104,7 +114,10 @@ class InvertersApp(Hass):
         )
 
     def terminate(self) -> None:
-        self.client.close()
+        stop_library_logs(self)
+        client = getattr(self, "client", None)  # absent when initialize() failed
+        if client is not None:
+            client.close()
 
     # ---- time ------------------------------------------------------------------------------
 
@@ -118,10 +131,10 @@ class InvertersApp(Hass):
         return str(self.budget.site_time_zone)
 
     def _tz(self) -> tzinfo:
-        try:
-            return zone(self._tz_name())
-        except ValueError:
-            return zone(str(self.budget.site_time_zone))
+        return zone_or(self._tz_name(), str(self.budget.site_time_zone), self._warn)
+
+    def _warn(self, message: str) -> None:
+        self.log(message, level="WARNING")
 
     def _today(self) -> date:
         return local_day(self._now(), self._tz())
@@ -134,10 +147,9 @@ class InvertersApp(Hass):
         now, tz = self._now(), self._tz()
         done = self.store.jobs.get(job)
         early = job == "detail" and done is None and self._window_open(now)
-        if self.site is not None and run_soon(now, at, tz, done, early_first_run=early):
-            when = now + timedelta(seconds=CATCH_UP_DELAY_S)
-        else:
-            when = next_daily_run(now, at, tz, done_today=done == local_day(now, tz).isoformat())
+        when = next_job_run(
+            now, at, tz, done, early_first_run=early, site_known=self.site is not None, catch_up_s=CATCH_UP_DELAY_S
+        )
         old = self._timers.pop(job, None)
         if old is not None and self.timer_running(old):
             self.cancel_timer(old)
@@ -202,6 +214,7 @@ class InvertersApp(Hass):
 
     def _adopt(self, site: SiteInfo) -> None:
         """Take ``site`` as the truth: identities, orphans' clean-up, the budget's fleet."""
+        site = checked_site(site, self._warn)
         self.site = site
         for inv in site.inverters:
             record = self.store.record(inv.uid)
@@ -269,10 +282,7 @@ class InvertersApp(Hass):
         self.log(f"Removed inverter {uid} and its {len(ids)} entities")
 
     def _remove_entity(self, entity_id: str) -> None:
-        try:
-            self.remove_entity(entity_id)
-        except Exception as exc:  # HA may not know it any more (it forgets set_state entities)
-            self.log(f"Could not remove {entity_id}: {exc!r}", level="DEBUG")
+        self.publisher.remove(entity_id)
 
     # ---- telemetry -------------------------------------------------------------------------
 
@@ -280,10 +290,7 @@ class InvertersApp(Hass):
         return self.site.inverters if self.site is not None else ()
 
     def _batch_eids(self) -> list[str]:
-        """ECUs that have inverters (a meter- or storage-only ECU has no batch power)."""
-        if self.site is None:
-            return []
-        return list(dict.fromkeys(d.ecu.eid for d in self.site.devices if d.inverters))
+        return batch_eids(self.site)
 
     def _budget_allows_job(self, setting: str) -> bool:
         """The budget app plans a fixed job only when its setting is on; so do we."""
@@ -302,38 +309,46 @@ class InvertersApp(Hass):
         fetched = self._fetch_details(due, today, purpose="detail")
         self.log(f"Inverter detail: {len(fetched)} of {len(due)} due inverter(s) read for {today}")
 
-    def _fetch_details(self, uids: list[str], day: date, *, purpose: str) -> list[str]:
-        """One call per inverter, each through the budget; stops at a refusal or a hard error."""
-        done: list[str] = []
-        transient = 0
-        started = monotonic()
+    def _log_line(self, message: str, level: str) -> None:
+        self.log(message, level=level)
+
+    def _fetch_details(self, uids: list[str], day: date, *, purpose: str, failures: int = 0) -> list[str]:
+        """One call per inverter, each through the budget; one slow answer per callback at most."""
+        streak = FailureStreak(failures)
+
+        def attempt(uid: str) -> Outcome | None:
+            with self.budget.spending(1, purpose) as decision:
+                if not decision.allowed:
+                    self.log(f"Stopping {purpose}: {decision.reason}")
+                    return None
+                return self._detail_call(uid, day)
+
+        result: SliceResult[str] = SliceResult()
         try:
-            for index, uid in enumerate(uids):
-                if index and monotonic() - started > SLICE_S:
-                    # Hand the rest to a new callback: one callback must not near AppDaemon's 10 s warning.
-                    self.run_in(self._continue_details, 1, uids=uids[index:], day=day.isoformat(), purpose=purpose)
-                    break
-                with self.budget.spending(1, purpose) as decision:
-                    if not decision.allowed:
-                        self.log(f"Stopping {purpose} after {len(done)} inverter(s): {decision.reason}")
-                        break
-                    outcome = self._detail_call(uid, day)
-                if outcome.succeeded:
-                    done.append(uid)
-                    transient = 0
-                elif not self._carry_on(purpose, uid, outcome, transient):
-                    break
-                else:
-                    transient += 1
+            result = run_slice(uids, attempt, streak, purpose=purpose, log=self._log_line)
+            if result.rest:
+                self.run_in(
+                    self._continue_details,
+                    1,
+                    uids=result.rest,
+                    day=day.isoformat(),
+                    purpose=purpose,
+                    failures=streak.count,
+                )
         finally:
             self.store.save()
-            self._publish(done)
-        return done
+            self._publish(result.done)
+        return result.done
 
     def _continue_details(self, **kwargs: Any) -> None:
         with self._lock:
             try:
-                self._fetch_details(list(kwargs["uids"]), date.fromisoformat(kwargs["day"]), purpose=kwargs["purpose"])
+                self._fetch_details(
+                    list(kwargs["uids"]),
+                    date.fromisoformat(kwargs["day"]),
+                    purpose=kwargs["purpose"],
+                    failures=int(kwargs.get("failures", 0)),
+                )
             except Exception as exc:  # never let one bad answer stop the app
                 self.log(f"Inverter {kwargs.get('purpose')} failed unexpectedly: {exc!r}", level="ERROR")
 
@@ -345,20 +360,15 @@ class InvertersApp(Hass):
         self.store.record(uid).detail = from_minutely(minutely, day)
         return Outcome("ok")
 
-    def _carry_on(self, purpose: str, target: str, outcome: Outcome, transient_in_a_row: int) -> bool:
-        """Whether a loop goes on after a failed call: 1001 and one-off failures yes, limits no."""
-        if outcome.kind == "no_data":
-            self.log(f"{purpose} {target}: no data (1001); keeping the last values", level="DEBUG")
-            return True
-        if outcome.kind in ("transient", "error"):
-            self.log(f"{purpose} {target} failed, waiting for the next run: {outcome.message}", level="WARNING")
-            if transient_in_a_row + 1 >= MAX_TRANSIENT_IN_A_ROW:
-                self.log(f"{purpose}: {MAX_TRANSIENT_IN_A_ROW} failures in a row; stopping until the next run")
-                return False
-            return True
-        # auth, quota, rate limit: the budget app raises the notification; stop this loop
-        self.log(f"{purpose} stopped, APsystems refused ({outcome.kind}): {outcome.message}", level="WARNING")
-        return False
+    def _batch_call(self, eid: str, day: date) -> Outcome:
+        try:
+            batch = self.client.batch_power(self.cfg.sid, eid, day)
+        except ApsystemsError as exc:
+            return outcome_of(exc)
+        if self.site is not None:
+            for uid, data in batch_by_inverter(self.site, eid, batch, day).items():
+                self.store.record(uid).batch = data
+        return Outcome("ok")
 
     def _run_batch(self, *, extra: bool) -> None:
         today = self._today()
@@ -369,69 +379,61 @@ class InvertersApp(Hass):
             return
         eids = self._batch_eids()
         if extra:
-            with self.budget.spending(len(eids), "poll") as decision:
+            with self.budget.spending(len(eids), "extra_poll") as decision:
                 if not decision.allowed:
                     return
-                read, _ = self._fetch_batches(eids, today, "extra batch")
-        else:
-            read = self._daily_batches(eids, today)
-        self._after_batches(read, len(eids), today, extra=extra)
+            # the calls were allowed together; each ECU is asked in its own slice if answers are slow
+        self._batches(eids, today, extra=extra, wanted=len(eids))
 
-    def _daily_batches(self, eids: list[str], day: date) -> list[str]:
-        """The fixed batch job, one ECU per budget decision, sliced like the detail loop."""
-        read: list[str] = []
-        started = monotonic()
-        for index, eid in enumerate(eids):
-            if index and monotonic() - started > SLICE_S:
-                self.run_in(self._continue_batches, 1, eids=eids[index:], day=day.isoformat())
-                break
+    def _batches(
+        self, eids: list[str], day: date, *, extra: bool, wanted: int, failures: int = 0, read: int = 0
+    ) -> None:
+        """Batch power per ECU: the daily job asks the budget for each, an extra poll asked for all."""
+        purpose = "extra batch" if extra else "batch"
+        streak = FailureStreak(failures)
+
+        def attempt(eid: str) -> Outcome | None:
+            if extra:
+                return self._batch_call(eid, day)
             with self.budget.spending(1, "batch") as decision:
                 if not decision.allowed:
-                    self.log(f"Stopping batch after {len(read)} ECU(s): {decision.reason}")
-                    break
-                got, stop = self._fetch_batches([eid], day, "batch")
-            read.extend(got)
-            if stop:
-                break
-        return read
+                    self.log(f"Stopping batch: {decision.reason}")
+                    return None
+                return self._batch_call(eid, day)
+
+        result = run_slice(
+            eids, attempt, streak, purpose=purpose, log=self._log_line, label=lambda eid: f"ECU {eid}"
+        )
+        read += len(result.done)
+        self.store.save()
+        self._publish(inverters_of(self.site, result.done))
+        if result.rest:
+            self.run_in(
+                self._continue_batches,
+                1,
+                eids=result.rest,
+                day=day.isoformat(),
+                extra=extra,
+                wanted=wanted,
+                failures=streak.count,
+                read=read,
+            )
+            return
+        self.log(f"{'Extra batch' if extra else 'Batch'} power: {read} of {wanted} ECU(s) read for {day}")
 
     def _continue_batches(self, **kwargs: Any) -> None:
         with self._lock:
             try:
-                eids, day = list(kwargs["eids"]), date.fromisoformat(kwargs["day"])
-                self._after_batches(self._daily_batches(eids, day), len(eids), day, extra=False)
+                self._batches(
+                    list(kwargs["eids"]),
+                    date.fromisoformat(kwargs["day"]),
+                    extra=bool(kwargs.get("extra", False)),
+                    wanted=int(kwargs.get("wanted", 0)),
+                    failures=int(kwargs.get("failures", 0)),
+                    read=int(kwargs.get("read", 0)),
+                )
             except Exception as exc:  # never let one bad answer stop the app
                 self.log(f"Inverter batch failed unexpectedly: {exc!r}", level="ERROR")
-
-    def _after_batches(self, read: list[str], wanted: int, day: date, *, extra: bool) -> None:
-        self.store.save()
-        devices = self.site.devices if self.site else ()
-        self._publish([inv.uid for d in devices if d.ecu.eid in read for inv in d.inverters])
-        self.log(f"{'Extra batch' if extra else 'Batch'} power: {len(read)} of {wanted} ECU(s) read for {day}")
-
-    def _fetch_batches(self, eids: list[str], day: date, purpose: str) -> tuple[list[str], bool]:
-        """Batch power for each ECU: the ECUs read, and whether the caller must stop its loop."""
-        read: list[str] = []
-        transient = 0
-        for eid in eids:
-            try:
-                batch = self.client.batch_power(self.cfg.sid, eid, day)
-            except ApsystemsError as exc:
-                outcome = outcome_of(exc)
-                if outcome.succeeded or self._carry_on(purpose, f"ECU {eid}", outcome, transient):
-                    transient = 0 if outcome.succeeded else transient + 1
-                    continue
-                return read, True
-            transient = 0
-            read.append(eid)
-            for device in self.site.devices if self.site else ():
-                if device.ecu.eid != eid:
-                    continue
-                for inv in device.inverters:
-                    data = from_batch(batch, inv.uid, day)
-                    if data is not None:
-                        self.store.record(inv.uid).batch = data
-        return read, False
 
     def _extra_batch_tick(self, **_kwargs: Any) -> None:
         with self._lock:
@@ -467,15 +469,9 @@ class InvertersApp(Hass):
         if self.site is None:
             self.log(f"Manual refresh ({origin}): the system is not discovered yet", level="WARNING")
             return
-        known = [inv.uid for inv in self._inverters()]
-        if uids is None:
-            targets = known
-        else:
-            wanted = {u.strip().lower() for u in uids}
-            targets = [uid for uid in known if uid.lower() in wanted]
-            unknown = sorted(wanted - {uid.lower() for uid in known})
-            if unknown:
-                self.log(f"Manual refresh ({origin}): unknown inverter(s) {', '.join(unknown)}", level="WARNING")
+        targets, unknown = refresh_targets([inv.uid for inv in self._inverters()], uids)
+        if unknown:
+            self.log(f"Manual refresh ({origin}): unknown inverter(s) {', '.join(unknown)}", level="WARNING")
         if not targets:
             return
         with self.budget.spending(len(targets), "manual") as decision:
@@ -503,12 +499,7 @@ class InvertersApp(Hass):
         if not self._for_this_system(data):
             return
         raw = data.get("uid") if isinstance(data, dict) else None
-        uids: list[str] | None = None
-        if isinstance(raw, (str, int)) and not isinstance(raw, bool) and str(raw).strip():
-            uids = [str(raw)]  # an unquoted uid in an HA script arrives as a number
-        elif isinstance(raw, list):
-            uids = [str(u) for u in raw]
-        self.refresh(uids, origin=f"event {event_type}")
+        self.refresh(requested_uids(raw), origin=f"event {event_type}")
 
     @staticmethod
     def _pressed(old: Any, new: Any) -> bool:
@@ -541,11 +532,12 @@ class InvertersApp(Hass):
                 channels=channel_count(inv.channels, record.detail, record.batch),
             )
             states = inverter_states(who, record.detail, record.batch, tz)
+            entities = {spec.entity_id: spec.entity for spec in entity_specs(who.uid, who.model, who.channels)}
             for entity_id, (state, attributes) in states.items():
                 size = attribute_size(attributes)
                 if size > largest[0]:
                     largest = (size, entity_id)
-                publish_state(self, entity_id, state=state, attributes=attributes)
+                self.publisher.publish(entities[entity_id], state, attributes)
             for stale in set(self._published.get(inv.uid, ())) - set(states):
                 self._remove_entity(stale)
             self._published[inv.uid] = list(states)

@@ -2,60 +2,61 @@
 
 It polls inside the solar window at the interval the budget app plans, reads the daily
 summary, and publishes total/today/month/year energy and power. The bookkeeping lives in
-``apsystems.production``; this class only schedules, asks the budget, and publishes.
+``apsystems.production.tracker``; this class only schedules, asks the budget, and publishes.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from time import monotonic
 from typing import Any
 
 from appdaemon.plugins.hass.hassapi import Hass
 
-from apsystems.ad_support import publish_state, state_dir
-from apsystems.app_wiring import budget_client, find_budget
-from apsystems.months import localize, zone
-from apsystems.production import Outcome, ProductionTracker, Readings, resolve_poll_source
-from apsystems.production_config import ProductionConfig, parse_production_args
-from apsystems.scheduling import next_poll_at
-from apsystems.shared_state import NAMESPACE, ProductionShare, production_entity
-from apsystems.site_store import SiteInfo, SiteStore, discover
+from apsystems.api.client import ApsystemsClient
+from apsystems.common.months import zone_or
+from apsystems.ha.publisher import SetStatePublisher
+from apsystems.ha.support import forward_library_logs, state_dir, stop_library_logs
+from apsystems.ha.wiring import budget_client, find_budget
+from apsystems.inverters.scan import checked_site
+from apsystems.inverters.site_store import SiteInfo, SiteStore, discover
+from apsystems.production.config import ProductionConfig, parse_production_args
+from apsystems.production.entities import energy_entities, power_entity
+from apsystems.production.share import NAMESPACE, ProductionShare, production_entity
+from apsystems.production.tracker import Outcome, ProductionTracker, Readings, resolve_poll_source
+from apsystems.production.wakeups import MIN_DELAY_S, seconds_to_next
 
-MIN_DELAY_S = 5
-MAX_SLEEP_S = 3600
-MIDNIGHT_GRACE_S = 5
-
-ENERGY_SENSORS = {
-    "total_energy": "lifetime energy",
-    "today_energy": "energy today",
-    "month_energy": "energy this month",
-    "year_energy": "energy this year",
-}
+# An answer slower than this ends the callback's work; the rest follows in MIN_DELAY_S.
+SLOW_S = 1.0
 
 
 class ProductionApp(Hass):
     """Publishes ``sensor.apsystems_<sid>_{total,today,month,year}_energy`` and ``_power``."""
 
     def initialize(self) -> None:
+        forward_library_logs(self)
+        self.client: ApsystemsClient | None = None
         try:
             self.cfg: ProductionConfig = parse_production_args(self.args)
+            self.budget = find_budget(self, self.cfg.budget)
+            client = budget_client(self.cfg, self.budget, self.name)
         except ValueError as exc:
             self.log(f"Configuration error: {exc}", level="ERROR")
             raise
-        self.budget = find_budget(self, self.cfg.budget)
+        self.client = client
         folder = state_dir(self, self.args)
-        self.prefix = f"sensor.apsystems_{self.cfg.sid.lower()}"
-        self.client = budget_client(self.cfg, self.budget)
+        self.publisher = SetStatePublisher(self)
         self.store = SiteStore(folder / f"site_{self.cfg.sid.lower()}.json")
         self.site: SiteInfo | None = self.store.load(self.cfg.sid)
         self.tracker = ProductionTracker(
-            self.client,
+            client,
             self.cfg.sid,
-            zone(self._time_zone()),
+            zone_or(self._time_zone(), "UTC", self._warn),
             (),
             resolve_poll_source(self.cfg.poll_source, 1),
             folder / f"production_{self.cfg.sid.lower()}.json",
         )
+        self.budget.adopt_last_poll(self.tracker.last_poll_at)  # state files written before the budget kept it
         if self.site is not None:
             self._adopt_site(self.site)
         self._timer: str | None = None
@@ -65,20 +66,32 @@ class ProductionApp(Hass):
         self._schedule(MIN_DELAY_S)
 
     def terminate(self) -> None:
-        self.client.close()
+        stop_library_logs(self)
+        client = getattr(self, "client", None)  # None when initialize() failed
+        if client is not None:
+            client.close()
 
     # ---- the loop --------------------------------------------------------------------
 
     def _tick(self, **_kwargs: Any) -> None:
         now: datetime = self.get_now()
+        more = False
         try:
-            self._work(now)
+            more = self._work(now)
         finally:
-            self._schedule(self._seconds_to_next(now))
+            self._schedule(MIN_DELAY_S if more else self._seconds_to_next(now))
 
-    def _work(self, now: datetime) -> None:
-        if self.site is None and not self._discover(now):
-            return
+    def _work(self, now: datetime) -> bool:
+        """One tick's calls; True when a slow answer left the rest for the next callback.
+
+        At most one slow request per callback: a second one would near AppDaemon's 10 s warning.
+        """
+        started = monotonic()
+        if self.site is None:
+            if not self._discover(now):
+                return False
+            if monotonic() - started > SLOW_S:
+                return True
         window = self.budget.solar_window(now)
         window_open = window.contains(now)
         closed_today = window.end is None or now >= window.end
@@ -88,37 +101,21 @@ class ProductionApp(Hass):
             outcome = self._spend(1, "summary", lambda: self.tracker.refresh_summary(now, closing=closed_today))
             if outcome is not None and not outcome.succeeded:
                 self._publish(now)  # one failure per tick: a second timeout would pass AppDaemon's 10 s warning
-                return
+                return False
+            if monotonic() - started > SLOW_S:
+                self._publish(now)
+                return True
         if window_open and self._poll_due(now):
             self._spend(self.tracker.calls_per_poll, "poll", lambda: self.tracker.poll(now))
         self._starting = False
         self._publish(now)
+        return False
 
     def _poll_due(self, now: datetime) -> bool:
-        last = self.tracker.last_poll_at
-        return last is None or now >= self._next_poll(last) - timedelta(seconds=MIN_DELAY_S)
-
-    def _next_poll(self, last: datetime) -> datetime:
-        return next_poll_at(last, self.budget.plan().interval_s, tz=self.tracker.tz)
+        return self.budget.poll_due(MIN_DELAY_S)
 
     def _seconds_to_next(self, now: datetime) -> float:
-        tz = self.tracker.tz
-        local = now.astimezone(tz)
-        midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time())
-        candidates = [
-            localize(midnight, tz) + timedelta(seconds=MIDNIGHT_GRACE_S),
-            now + timedelta(seconds=MAX_SLEEP_S),
-        ]
-        window = self.budget.solar_window(now)
-        if window.contains(now):
-            candidates.append(self._next_poll(self.tracker.last_poll_at or now))
-            if window.end is not None:
-                candidates.append(window.end + timedelta(seconds=MIN_DELAY_S))
-        else:
-            opening = self.budget.next_window_open(now)
-            if opening is not None:
-                candidates.append(opening + timedelta(seconds=MIN_DELAY_S))
-        return max(MIN_DELAY_S, (min(candidates) - now).total_seconds())
+        return seconds_to_next(now, self.budget, self.tracker.tz)
 
     def _schedule(self, delay_s: float) -> None:
         if self._timer is not None and self.timer_running(self._timer):
@@ -150,7 +147,7 @@ class ProductionApp(Hass):
             if not decision.allowed:
                 return False
             try:
-                site = discover(self.client, self.cfg.sid, now.isoformat())
+                site = discover(self.tracker.client, self.cfg.sid, now.isoformat())
             except Exception as exc:  # typed API errors and network failures alike: try again later
                 self.log(f"Discovery failed, trying again later: {exc}", level="WARNING")
                 return False
@@ -159,8 +156,9 @@ class ProductionApp(Hass):
         return True
 
     def _adopt_site(self, site: SiteInfo) -> None:
+        site = checked_site(site, self._warn)
         self.site = site
-        self.tracker.tz = zone(site.timezone or self._time_zone())
+        self.tracker.tz = zone_or(site.timezone, self._time_zone(), self._warn)
         self.tracker.eids = site.query_eids
         self.tracker.source = resolve_poll_source(self.cfg.poll_source, len(site.query_eids))
         self.budget.set_site(
@@ -170,6 +168,9 @@ class ProductionApp(Hass):
             time_zone=site.timezone,
         )
 
+    def _warn(self, message: str) -> None:
+        self.log(message, level="WARNING")
+
     def _time_zone(self) -> str:
         return str(self.budget.site_time_zone)
 
@@ -178,43 +179,27 @@ class ProductionApp(Hass):
     def _publish(self, now: datetime) -> None:
         window_open = bool(self.budget.solar_window(now).contains(now))
         readings = self.tracker.readings(now, window_open)
-        name = f"APsystems {self.cfg.sid}"
         values = {
             "total_energy": readings.total_kwh,
             "today_energy": readings.today_kwh,
             "month_energy": readings.month_kwh,
             "year_energy": readings.year_kwh,
         }
-        for suffix, label in ENERGY_SENSORS.items():
-            value = values[suffix]
+        for key, entity in energy_entities(self.cfg.sid).items():
+            value = values[key]
             if value is None:
                 continue  # unknown: publish nothing rather than a 0 that HA would read as a reset
-            attributes: dict[str, Any] = {
-                "friendly_name": f"{name} {label}",
-                "unit_of_measurement": "kWh",
-                "device_class": "energy",
-                "state_class": "total_increasing",
-                "icon": "mdi:solar-power",
-            }
-            if suffix == "today_energy":
-                attributes["hourly_kwh"] = list(readings.hourly_kwh)
-                attributes["date"] = readings.day.isoformat()
-            publish_state(self, f"{self.prefix}_{suffix}", state=value, attributes=attributes)
-        self._publish_power(readings, window_open, name)
+            extra: dict[str, Any] = {}
+            if key == "today_energy":
+                extra = {"hourly_kwh": list(readings.hourly_kwh), "date": readings.day.isoformat()}
+            self.publisher.publish(entity, value, extra)
+        self._publish_power(readings, window_open)
 
-    def _publish_power(self, readings: Readings, window_open: bool, name: str) -> None:
+    def _publish_power(self, readings: Readings, window_open: bool) -> None:
         power = readings.power
-        attributes: dict[str, Any] = {
-            "friendly_name": f"{name} power",
-            "unit_of_measurement": "W",
-            "device_class": "power",
-            "state_class": "measurement",
-            "icon": "mdi:solar-power",
-            "data_time": power.measured_at.isoformat() if power else None,
-        }
         if power is None:
             return
-        publish_state(self, f"{self.prefix}_power", state=power.watts, attributes=attributes)
+        self.publisher.publish(power_entity(self.cfg.sid), power.watts, {"data_time": power.measured_at.isoformat()})
         share = ProductionShare(
             self.cfg.sid,
             round(power.watts / 1000.0, 4),

@@ -24,6 +24,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
+from apsystems.common.args import APPDAEMON_KEYS
 from chargehq.errors import ConfigError
 from chargehq.units import Kind, accepted_units, unit_factor
 
@@ -49,25 +50,6 @@ SOURCE_KINDS: Mapping[str, Kind] = {
 }
 SOURCE_KEYS: tuple[str, ...] = tuple(SOURCE_KINDS)
 
-# Keys AppDaemon 4.5 puts into an app's args itself; they are not ours to reject.
-APPDAEMON_ARG_KEYS = frozenset(
-    {
-        "name",
-        "config_path",
-        "module",
-        "class",
-        "dependencies",
-        "global_dependencies",
-        "disable",
-        "priority",
-        "pin_app",
-        "pin_thread",
-        "log",
-        "log_level",
-        "plugin",
-        "use_dictionary_unpacking",
-    }
-)
 SETTING_KEYS = frozenset({"api_key", "endpoint", "push_interval", "equation_tolerance_kw", "max_age"})
 SOURCE_OPTION_KEYS = frozenset({"entity", "invert", "max_age", "unit"})
 
@@ -305,7 +287,7 @@ def parse_config(args: Mapping[str, Any], *, extra_keys: Collection[str] = ()) -
     problems: list[str] = []
     allowed = set(SETTING_KEYS) | set(SOURCE_KEYS)
     for key in args:
-        if key not in allowed and key not in APPDAEMON_ARG_KEYS and key not in extra_keys:
+        if key not in allowed and key not in APPDAEMON_KEYS and key not in extra_keys:
             problems.append(_unknown_key_message("", key, allowed | set(extra_keys)))
 
     settings = _parse_settings(args, problems)

@@ -32,9 +32,9 @@ from typing import Any
 
 from appdaemon.plugins.hass.hassapi import Hass
 
-from apsystems.ad_support import publish_state
-from apsystems.json_file import read_json_object, write_json_atomic
-from apsystems.shared_state import NAMESPACE, ProductionShare, production_entity
+from apsystems.common.json_file import read_json_object, write_json_atomic
+from apsystems.ha.support import publish_state
+from apsystems.production.share import NAMESPACE, ProductionShare, production_entity
 from chargehq.config import APSYSTEMS, ChargeHQConfig, parse_config
 from chargehq.errors import ConfigError, redact
 from chargehq.payload import EquationReporter, PushPlan, build_push, unconfigured

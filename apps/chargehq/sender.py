@@ -10,11 +10,9 @@ The API key is added to the body here and nowhere else, and is redacted from eve
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -24,6 +22,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from apsystems.common.json_file import write_json_atomic
 from chargehq.config import DEFAULT_ENDPOINT, DEFAULT_PUSH_INTERVAL_S, MIN_PUSH_INTERVAL_S
 from chargehq.errors import redact
 from chargehq.payload import with_api_key
@@ -305,20 +304,8 @@ class Sender:
             "last_http_status": self.last_http_status,
             "consecutive_failures": self.consecutive_failures,
         }
-        directory = self.state_path.parent
         try:
-            directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{self.state_path.name}.", dir=directory)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(state, handle)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp_name, self.state_path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp_name)
-                raise
+            write_json_atomic(self.state_path, state)
         except OSError as err:
             self._log.warning("cannot write Charge HQ pacing state %s: %s", self.state_path, err)
 

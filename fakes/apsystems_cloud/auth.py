@@ -1,6 +1,6 @@
 """Server-side request authentication, written independently of the client's signing code.
 
-Deliberately does not import ``apsystems.signing``: if both sides shared one bug, the
+Deliberately does not import ``apsystems.api.signing``: if both sides shared one bug, the
 tests would pass against the fake and fail against the real cloud.
 """
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from apsystems.client import RequestRecord
-from apsystems.pacing import PollSource
+from apsystems.api.client import RequestRecord
+from apsystems.budget.pacing import PollSource
 from tests.appdaemon.conftest import HarnessFactory
 from tests.support.appdaemon_harness import AppDaemonStartError
 

@@ -35,7 +35,7 @@ from typing import Any
 
 import pytest
 
-from apsystems.shared_state import NAMESPACE, ProductionShare, production_entity
+from apsystems.production.share import NAMESPACE, ProductionShare, production_entity
 from chargehq.config import DEFAULT_ENDPOINT
 from chargehq.payload import epoch_ms
 from fakes.chargehq_receiver import ChargeHQReceiver, ReceivedPush
@@ -164,7 +164,7 @@ async def set_sensor(ad: AppDaemonHarness, entity_id: str, state: str, unit: str
 async def share_production(
     ad: AppDaemonHarness, power_kw: float, measured_at: datetime, *, window_open: bool = True
 ) -> None:
-    """Publish what the APsystems production app shares (apps/apsystems/shared_state.py)."""
+    """Publish what the APsystems production app shares (apps/apsystems/production/share.py)."""
     share = ProductionShare(SID, power_kw, measured_at, 300.0, window_open, "Australia/Sydney")
     state, attributes = share.to_state()
     await ad.set_state(production_entity(SID), state, attributes, namespace=NAMESPACE)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from appdaemon.services import Services
 
-import apsystems.errors
+import apsystems.api.errors
 from tests.appdaemon.conftest import PROBE_PACKAGE, HarnessFactory
 from tests.support.appdaemon_harness import AMSTERDAM, AppDaemonHarness, AppDaemonStartError
 
@@ -225,13 +225,13 @@ async def test_stop_undoes_appdaemons_process_wide_changes(tmp_path: Path) -> No
 
 
 async def test_modules_imported_elsewhere_in_the_session_are_set_aside_and_restored(tmp_path: Path) -> None:
-    # apsystems.errors was imported from the repo's apps/ at the top, as the unit tests do.
+    # apsystems.api.errors was imported from the repo's apps/ at the top, as the unit tests do.
     harness = AppDaemonHarness(tmp_path / "ad", {})  # default packages: the repo's apps/ packages
 
     async with harness:
-        assert "apsystems.errors" not in sys.modules  # so AppDaemon imports its own copy from app_dir
+        assert "apsystems.api.errors" not in sys.modules  # so AppDaemon imports its own copy from app_dir
 
-    assert sys.modules["apsystems.errors"] is apsystems.errors
+    assert sys.modules["apsystems.api.errors"] is apsystems.api.errors
 
 
 async def test_only_one_harness_runs_at_a_time(appdaemon_factory: HarnessFactory, tmp_path: Path) -> None:

@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from apsystems.inverter_jobs import extra_batch_room
-from apsystems.inverter_telemetry import ATTRIBUTE_LIMIT_BYTES
+from apsystems.inverters.jobs import extra_batch_room
+from apsystems.inverters.telemetry import ATTRIBUTE_LIMIT_BYTES
 from fakes.apsystems_cloud import DEFAULT_APP_ID, DEFAULT_APP_SECRET, FakeCloud
 from fakes.apsystems_cloud.presets import daylight
 from fakes.apsystems_cloud.site import InverterSpec

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from apsystems.client import ApsystemsClient
-from apsystems.shared_state import NAMESPACE, production_entity
+from apsystems.api.client import ApsystemsClient
+from apsystems.production.share import NAMESPACE, production_entity
 from fakes.apsystems_cloud import DEFAULT_APP_ID, DEFAULT_APP_SECRET, FakeCloud
 from fakes.apsystems_cloud.presets import daylight
 from tests.appdaemon.conftest import HarnessFactory
@@ -182,3 +182,26 @@ async def test_fault_mid_day_keeps_values(
         assert after["month_energy"] >= good["month_energy"]
         assert after["power"] is not None
     assert no_exception_escaped(ad)
+
+
+async def test_slow_answers_one_slow_request_per_callback(appdaemon_factory: HarnessFactory, cloud: FakeCloud) -> None:
+    """Discovery and the start-up summary no longer share a callback when answers are slow."""
+    cloud.faults.inject(kind="delay", delay_s=1.5, rate=1.0)
+    ad = await appdaemon_factory(apps_for(cloud))
+    await run_tick(ad)
+    assert cloud.calls.count("system_details") == 1 and cloud.calls.count("inverters") == 1
+    assert cloud.calls.count("system_summary") == 0  # left for the next callback
+    (entry,) = [e for e in ad.scheduler_entries(PRODUCTION) if e.callback == "_tick"]
+    await ad.fire_timer(PRODUCTION, entry.handle)
+    await ad.wait_idle(timeout=30)
+    assert cloud.calls.count("system_summary") == 1
+
+
+async def test_debug_log_level_shows_the_client_requests_in_the_apps_log(
+    appdaemon_factory: HarnessFactory, cloud: FakeCloud
+) -> None:
+    ad = await appdaemon_factory(apps_for(cloud, log_level="DEBUG"))
+    await run_tick(ad)
+    requests = [line for line in ad.logs if "APsystems GET" in line.message]
+    assert any(line.logger.endswith(PRODUCTION) for line in requests), [str(line) for line in ad.logs[-20:]]
+    assert not any(line.logger.endswith(BUDGET) and line.level == "DEBUG" for line in requests)  # budget stays INFO

@@ -184,7 +184,7 @@ def test_inverter_entities(session: Session) -> None:
             assert attributes["inverter_type"] == inverter.model
             assert attributes["ecu_id"] == inverter.ecu_id
             # A real JSON boolean, False included (AppDaemon 4.5.13's own set_state drops False
-            # and sends True as "true"; apsystems.ad_support.publish_state works around it).
+            # and sends True as "true"; apsystems.ha.support.publish_state works around it).
             assert isinstance(attributes.get("ac_estimated"), bool), (entity_id, attributes.get("ac_estimated"))
             assert attributes["source"] in ("detail", "batch"), entity_id
             times = attributes["hourly_times"]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from apsystems.signing import sign_request
+from apsystems.api.signing import sign_request
 from fakes.apsystems_cloud import (
     DEFAULT_APP_ID,
     DEFAULT_APP_SECRET,

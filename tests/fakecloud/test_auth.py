@@ -8,7 +8,7 @@ import hmac
 
 import pytest
 
-from apsystems.signing import sign_request
+from apsystems.api.signing import sign_request
 from fakes.apsystems_cloud import (
     SECOND_APP_ID,
     SECOND_APP_SECRET,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from apsystems.signing import sign_request
+from apsystems.api.signing import sign_request
 from fakes.apsystems_cloud import DEFAULT_APP_ID, DEFAULT_APP_SECRET, preset
 from fakes.apsystems_cloud.__main__ import build_parser, main, make_cloud
 from fakes.apsystems_cloud.site import dump_site, load_site

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from apsystems.signing import sign_request
+from apsystems.api.signing import sign_request
 from fakes.apsystems_cloud import DEFAULT_APP_ID, DEFAULT_APP_SECRET, FakeCloud, FakeRequest, preset
 
 from .conftest import NOON_ISH

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from apsystems.client import ApsystemsClient, RequestRecord
+from apsystems.api.client import ApsystemsClient, RequestRecord
 from fakes.apsystems_cloud import DEFAULT_APP_ID, DEFAULT_APP_SECRET, FakeCloud, preset
 
 MIDDAY = datetime(2026, 6, 15, 12, 7, tzinfo=timezone.utc)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from apsystems.cli import EXIT_AUTH, EXIT_OK, EXIT_USAGE, main
-from apsystems.client import ApsystemsClient
+from apsystems.api.client import ApsystemsClient
+from apsystems.cli.main import EXIT_AUTH, EXIT_OK, EXIT_USAGE, main
 from fakes.apsystems_cloud import DEFAULT_APP_ID, DEFAULT_APP_SECRET, FakeCloud
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from apsystems.client import ApsystemsClient, RequestRecord
-from apsystems.errors import (
+from apsystems.api.client import ApsystemsClient, RequestRecord
+from apsystems.api.errors import (
     ApiError,
     AuthError,
     NetworkError,

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from apsystems.client import ApsystemsClient
-from apsystems.inverter_entities import InverterIdentity, attribute_sizes, inverter_states
-from apsystems.inverter_telemetry import ATTRIBUTE_LIMIT_BYTES, from_batch, from_minutely, power_view
+from apsystems.api.client import ApsystemsClient
+from apsystems.inverters.entities import InverterIdentity, attribute_sizes, inverter_states
+from apsystems.inverters.telemetry import ATTRIBUTE_LIMIT_BYTES, from_batch, from_minutely, power_view
 from fakes.apsystems_cloud import DEFAULT_APP_ID, DEFAULT_APP_SECRET, FakeCloud
 
 BERLIN = ZoneInfo("Europe/Berlin")

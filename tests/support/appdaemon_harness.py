@@ -27,7 +27,7 @@ pinned by tests/appdaemon/test_module_resolution.py:
   of ``sys.path``, plus the parent of every *top-level* package directory (for
   ``apps/apsystems/`` that is ``app_dir`` again) and every directory that holds ``.py`` files
   but no ``__init__.py``. Package directories themselves are NOT added.
-* Hence ``module: apsystems.budget_app`` works, and inside it both ``from apsystems.ledger
+* Hence ``module: apsystems.budget_app`` works, and inside it both ``from apsystems.budget.ledger
   import Ledger`` and ``from .ledger import Ledger`` work. ``module: budget_app`` fails with
   ``FailedImport … ModuleNotFoundError: No module named 'budget_app'`` (with
   ``import_method: legacy`` every directory is added, a bare name then imports the file as a
@@ -35,14 +35,14 @@ pinned by tests/appdaemon/test_module_resolution.py:
   known parent package").
 * The dependency manager names every ``.py`` file by its full dotted name, walking up through
   directories that contain ``__init__.py`` (``dependency.get_full_module_name``), so names
-  are unique per package: ``apsystems.errors`` and ``chargehq.errors`` coexist. Two files
+  are unique per package: ``apsystems.api.errors`` and ``chargehq.errors`` coexist. Two files
   with the same dotted name (e.g. ``x/foo.py`` and ``y/foo.py`` without ``__init__.py``)
   collapse into one node and one of them silently wins.
 * Reloading (``production_mode: false``, the default: files are checked every second): a
   changed file reloads that module, every module that imports it (transitively,
   from the top-level ``import``/``from`` statements parsed with ``ast``) and restarts the apps
-  whose ``module`` is among them. ``from .ledger import X`` and ``from apsystems.ledger import
-  X`` record a dependency on ``apsystems.ledger``; ``from . import ledger`` and ``from
+  whose ``module`` is among them. ``from .ledger import X`` and ``from apsystems.budget.ledger import
+  X`` record a dependency on ``apsystems.budget.ledger``; ``from . import ledger`` and ``from
   apsystems import ledger`` record one on the package ``apsystems`` only, so editing
   ``ledger.py`` would not restart the app. Imports inside functions or ``if TYPE_CHECKING:``
   are not seen.

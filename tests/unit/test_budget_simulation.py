@@ -18,10 +18,10 @@ What the design guarantees, and so what is asserted:
 
 import pytest
 
-from apsystems.budget_sim import Scenario, YearFigures, simulate_adaptive, simulate_static
-from apsystems.months import days_in_month
-from apsystems.pacing import MAX_INTERVAL_S, BudgetSettings, Fleet, PollSource
-from apsystems.solar_window import Site
+from apsystems.budget.pacing import MAX_INTERVAL_S, BudgetSettings, Fleet, PollSource
+from apsystems.budget.simulation import Scenario, YearFigures, simulate_adaptive, simulate_static
+from apsystems.budget.solar_window import Site
+from apsystems.common.months import days_in_month
 
 YEAR = 2027
 MIN_SHARE = 0.98
@@ -96,7 +96,9 @@ def test_fresher_than_the_static_method_at_51_5(years: dict[str, YearFigures]) -
     adaptive = years["51.5N-6inv"]
     static = simulate_static(SCENARIOS["51.5N-6inv"])
     assert static.interval_note == "static 3300 s"
-    assert adaptive.mean_age_s <= 0.6 * static.mean_age_s
+    # 0.67 since the simulation runs the app's own hh:48 poll timing (closing polls make the gaps
+    # uneven, which costs data age for the Energy dashboard's hourly bars); the old model said 0.58.
+    assert adaptive.mean_age_s <= 0.7 * static.mean_age_s
     for ours, theirs in zip(adaptive.months, static.months, strict=True):
         assert ours.mean_age_s < theirs.mean_age_s, ours.month
 
@@ -108,3 +110,32 @@ def test_the_reference_sign_bug_overruns_the_southern_summer() -> None:
     assert all(not m.over_quota for m in fixed.months)
     assert buggy.interval_note == "static 1800 s, latitude sign bug"
     assert {m.month for m in buggy.months if m.over_quota} >= {1, 12}
+
+
+ECU_SOURCE_SITES = {
+    64.0: Site(64.0, -21.94, "Atlantic/Reykjavik"),
+    51.5: LONDON,
+    0.0: Site(0.0, 32.58, "Africa/Kampala"),
+    -33.9: Site(-33.9, 18.42, "Africa/Johannesburg"),
+    -45.0: Site(-45.0, 170.5, "Pacific/Auckland"),
+}
+
+
+@pytest.mark.parametrize("latitude", list(ECU_SOURCE_SITES))
+def test_three_ecus_polled_per_ecu_stay_within_and_use_the_quota(latitude: float) -> None:
+    """poll_source: ecu with 3 ECUs: a poll costs 3 calls in the plan, the projection and the hard stop."""
+    scenario = Scenario(
+        ECU_SOURCE_SITES[latitude],
+        Fleet(30, 3),
+        YEAR,
+        settings=BudgetSettings(poll_source=PollSource.ECU),
+        failure_rate=0.05,
+        manual_per_month=20,
+    )
+    figures = simulate_adaptive(scenario)
+    floor = scenario.settings.min_interval_s
+    for month in figures.months:
+        assert month.calls <= month.quota, month.month
+        assert month.polls_outside_window == 0, month.month
+        if month.min_interval_s != floor:  # min_interval did not cap the polls this month
+            assert month.share >= 0.95, month.month

@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from apsystems.energy_book import EnergyBook, bin_minutely_by_hour
-from apsystems.records import EcuMinutely, EnergySummary
+from apsystems.api.records import EcuMinutely, EnergySummary
+from apsystems.production.energy_book import EnergyBook, bin_minutely_by_hour
 
 D1 = date(2025, 6, 30)
 D2 = date(2025, 7, 1)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from apsystems.client import _parse_envelope
-from apsystems.errors import (
+from apsystems.api.client import _parse_envelope
+from apsystems.api.errors import (
     CODE_MEANINGS,
     ApiError,
     AuthError,

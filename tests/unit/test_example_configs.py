@@ -176,4 +176,4 @@ def test_broken_appdaemon_config_is_rejected(
 
 def test_app_entry_without_class_is_rejected() -> None:
     with pytest.raises(ValidationError, match="class"):
-        AllAppConfig.model_validate({"solar": {"module": "apsystems.client", "config_path": "apps.yaml"}})
+        AllAppConfig.model_validate({"solar": {"module": "apsystems.api.client", "config_path": "apps.yaml"}})

@@ -7,15 +7,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from apsystems.inverter_entities import (
+from apsystems.api.records import channels_for_model
+from apsystems.inverters.entities import (
     InverterIdentity,
     channel_count,
     entity_ids,
     entity_specs,
     inverter_states,
 )
-from apsystems.inverter_telemetry import Latest, SourceData
-from apsystems.records import channels_for_model
+from apsystems.inverters.telemetry import Latest, SourceData
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DAY = date(2026, 6, 21)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from apsystems.inverter_scan import apply_scan, diff_inverters
-from apsystems.records import EcuDevices, InverterInfo, parse_ecu_ref
-from apsystems.site_store import SiteInfo
+from apsystems.api.records import EcuDevices, InverterInfo, parse_ecu_ref
+from apsystems.inverters.scan import apply_scan, diff_inverters
+from apsystems.inverters.site_store import SiteInfo
 
 ECU1 = parse_ecu_ref("216000000101")
 ECU2 = parse_ecu_ref("216000000102")
@@ -68,3 +68,17 @@ def test_empty_list_removes_nothing() -> None:
         result = apply_scan(before, answer, NOW)
         assert not result.accepted and result.site is before and result.removed == ()
         assert "empty" in result.reason
+
+
+def test_ids_the_api_should_never_send_are_refused_with_a_log_line() -> None:
+    from apsystems.inverters.scan import checked_site  # noqa: PLC0415 - only this test needs it
+
+    good = inv("703000000001")
+    bad_uid = inv("../../../escaped")
+    bad_ecu = InverterInfo("703000000002", "DS3", parse_ecu_ref("2160 0.x"))
+    warnings: list[str] = []
+    checked = checked_site(site(good, bad_uid, bad_ecu), warnings.append)
+    assert [i.uid for i in checked.inverters] == ["703000000001"]
+    assert len(warnings) == 2 and "'../../../escaped'" in warnings[0] + warnings[1]
+    clean = site(good)
+    assert checked_site(clean, warnings.append) is clean

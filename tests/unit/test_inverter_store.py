@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from apsystems.inverter_store import InverterStore
-from apsystems.inverter_telemetry import Latest, SourceData
+from apsystems.inverters.store import InverterStore
+from apsystems.inverters.telemetry import Latest, SourceData
 
 DAY = date(2026, 6, 21)
 

@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from apsystems.inverter_entities import InverterIdentity, attribute_sizes, inverter_states
-from apsystems.inverter_telemetry import (
+from apsystems.api.records import parse_batch_power, parse_inverter_minutely
+from apsystems.inverters.entities import InverterIdentity, attribute_sizes, inverter_states
+from apsystems.inverters.telemetry import (
     ATTRIBUTE_LIMIT_BYTES,
     SERIES_BUDGET_BYTES,
     SourceData,
@@ -23,7 +24,6 @@ from apsystems.inverter_telemetry import (
     power_view,
     unpack_series,
 )
-from apsystems.records import parse_batch_power, parse_inverter_minutely
 
 DAY = date(2026, 6, 21)
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from apsystems.inverter_jobs import extra_batch_room, missed_today, next_daily_run, run_soon
-from apsystems.inverters_config import parse_inverters_args
-from apsystems.pacing import Plan
+from apsystems.budget.pacing import Plan
+from apsystems.inverters.config import parse_inverters_args
+from apsystems.inverters.jobs import extra_batch_room, missed_today, next_daily_run, run_soon
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from apsystems.json_file import read_json_object, write_json_atomic
+from apsystems.common.json_file import read_json_object, write_json_atomic
 
 
 def test_round_trip_and_no_temporary_files_left(tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from apsystems.client import RequestRecord
-from apsystems.ledger import CallLedger
+from apsystems.api.client import RequestRecord
+from apsystems.budget.ledger import CallLedger
 
 APP = "0123456789abcdef0123456789abcdef"
 OTHER = "fedcba9876543210fedcba9876543210"
@@ -120,7 +120,7 @@ def test_a_failed_write_keeps_the_old_file_and_the_count_in_memory(
     def disk_full(*_args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("apsystems.json_file.os.replace", disk_full)
+    monkeypatch.setattr("apsystems.common.json_file.os.replace", disk_full)
     ledger.record(APP, now)  # must not raise into the client's call hook
     assert ledger.used(APP, now) == 2
     assert "Could not write" in caplog.text

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from apsystems.months import days_in_month, month_bounds, month_key, next_month_key, zone
+from apsystems.common.months import days_in_month, month_bounds, month_key, next_month_key, zone
 
 UTC = timezone.utc
 

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from apsystems.ledger import CallLedger, LedgerStatus
-from apsystems.pacing import (
+from apsystems.budget.ledger import CallLedger, LedgerStatus
+from apsystems.budget.pacing import (
     BudgetPlanner,
     BudgetSettings,
     CallDecision,
@@ -19,7 +19,7 @@ from apsystems.pacing import (
     detail_calls_on,
     inverters_due,
 )
-from apsystems.solar_window import Site, SolarCalendar, SolarWindow
+from apsystems.budget.solar_window import Site, SolarCalendar, SolarWindow
 
 UTC = timezone.utc
 APP = "A" * 32

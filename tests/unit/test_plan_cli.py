@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from apsystems.budget_sim import Scenario, YearFigures, simulate_static
-from apsystems.cli import main
-from apsystems.plan_cli import EXIT_USAGE, MONTHS, run_plan, zone_for_longitude
+from apsystems.budget.simulation import Scenario, YearFigures, simulate_static
+from apsystems.cli.main import main
+from apsystems.cli.plan import EXIT_USAGE, MONTHS, run_plan, zone_for_longitude
 from benchmarks import budget_year
 
 REPO = Path(__file__).resolve().parents[2]
@@ -122,7 +122,8 @@ def test_adaptive_within_quota_and_fresher_at_51_5(london_json: dict[str, Any]) 
         assert month["adaptive"]["share"] >= 0.95
         assert month["adaptive"]["mean_age_s"] < month["static"]["mean_age_s"]
     totals = london_json["year_totals"]
-    assert totals["adaptive"]["mean_age_s"] <= 0.6 * totals["static"]["mean_age_s"]
+    # The plan now runs the apps' own hh:48 poll timing (uneven gaps): 0.67, where the old model said 0.58.
+    assert totals["adaptive"]["mean_age_s"] <= 0.7 * totals["static"]["mean_age_s"]
 
 
 def test_minus_35_shows_the_unfixed_formula_overrunning(adelaide_table: str, adelaide_json: dict[str, Any]) -> None:

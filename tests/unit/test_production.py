@@ -6,17 +6,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from apsystems.client import ApsystemsClient
-from apsystems.errors import error_for_code
-from apsystems.pacing import PollSource
-from apsystems.production import (
+from apsystems.api.client import ApsystemsClient
+from apsystems.api.errors import error_for_code
+from apsystems.api.records import EcuMinutely, EnergySummary
+from apsystems.budget.pacing import PollSource
+from apsystems.production.tracker import (
     ProductionTracker,
     latest_power,
     outcome_of,
     power_from_hourly,
     resolve_poll_source,
 )
-from apsystems.records import EcuMinutely, EnergySummary
 
 TZ = ZoneInfo("Europe/London")
 DAY = date(2026, 6, 15)

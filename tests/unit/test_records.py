@@ -5,9 +5,9 @@ from datetime import date
 
 import pytest
 
-from apsystems import records as rec
-from apsystems.errors import ResponseFormatError
-from apsystems.values import to_float, to_int
+from apsystems.api import records as rec
+from apsystems.api.errors import ResponseFormatError
+from apsystems.api.values import to_float, to_int
 
 
 def data_of(body: str):

@@ -3,7 +3,7 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from apsystems.scheduling import next_poll_at
+from apsystems.budget.scheduling import next_poll_at
 
 TZ = ZoneInfo("Europe/London")
 

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from apsystems.shared_state import ProductionShare, production_entity
+from apsystems.production.share import ProductionShare, production_entity
 
 
 def test_round_trip() -> None:

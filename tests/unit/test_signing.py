@@ -2,7 +2,7 @@
 
 import pytest
 
-from apsystems.signing import compute_signature, sign_request, signing_segment, string_to_sign
+from apsystems.api.signing import compute_signature, sign_request, signing_segment, string_to_sign
 
 APP_ID = "0123456789abcdef0123456789abcdef"
 SECRET = "abcdef123456"

@@ -7,7 +7,7 @@ import pytest
 from astral import Observer
 from astral.sun import sunrise, sunset
 
-from apsystems.solar_window import Site, SolarCalendar
+from apsystems.budget.solar_window import Site, SolarCalendar
 
 LONDON = Site(51.5, -0.12, "Europe/London")
 OULU = Site(65.0, 25.47, "Europe/Helsinki")

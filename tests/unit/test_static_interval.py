@@ -2,7 +2,7 @@
 
 import pytest
 
-from apsystems.static_interval import calls_for_window, longest_day_hours, static_interval
+from apsystems.budget.static_interval import calls_for_window, longest_day_hours, static_interval
 
 # Latitude, inverters, longest day (h), interval (s), estimated calls a month: the reference's table.
 REFERENCE_TABLE = [

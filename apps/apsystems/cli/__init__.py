@@ -1,0 +1,1 @@
+"""Command line: ``check``, ``plan`` and ``simulate`` (``python -m apsystems``)."""

@@ -1,0 +1,1 @@
+"""Small helpers every package uses: time zones and months, atomic JSON files (no AppDaemon)."""

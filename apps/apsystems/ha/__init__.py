@@ -1,0 +1,1 @@
+"""The only code below the apps that touches AppDaemon: publishing, notifications, wiring."""

@@ -1,0 +1,184 @@
+"""Small AppDaemon helpers shared by the apps: where state lives, notifications, publishing, logs.
+
+Part of ``apsystems.ha``, the only package below the ``*_app`` modules that touches
+AppDaemon's API; it keeps the apps themselves short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from appdaemon.plugins.hass.hassapi import Hass
+
+NOTIFY_RETRIES = 5
+NOTIFY_RETRY_DELAY_S = 10
+PUBLISH_TIMEOUT_S = 15
+
+
+def state_dir(app: Hass, args: dict[str, Any]) -> Path:
+    """Where an app keeps its files: ``state_dir`` from apps.yaml, else next to appdaemon.yaml."""
+    configured = args.get("state_dir")
+    if configured:
+        return Path(str(configured)).expanduser()
+    return Path(app.config_dir) / "apsystems_state"
+
+
+class Notifier:
+    """Persistent notifications that survive AppDaemon's start-up race.
+
+    AppDaemon 4.5.13 may start apps before it knows HA's services, so a failed call is
+    retried a few times instead of being lost. Each id is created once per raise and
+    dismissed once per recovery.
+    """
+
+    def __init__(self, app: Hass) -> None:
+        self._app = app
+
+    def create(self, notification_id: str, title: str, message: str) -> None:
+        self._call("persistent_notification/create", 0, notification_id=notification_id, title=title, message=message)
+
+    def dismiss(self, notification_id: str) -> None:
+        self._call("persistent_notification/dismiss", 0, notification_id=notification_id)
+
+    def _call(self, service: str, attempt: int, **data: Any) -> None:
+        try:
+            result = self._app.call_service(service, **data)
+            failed = isinstance(result, dict) and result.get("success") is False
+        except Exception as exc:  # AppDaemon raises when HA's services are not known yet
+            failed = True
+            result = {"error": type(exc).__name__}
+        if not failed:
+            return
+        if attempt + 1 >= NOTIFY_RETRIES:
+            self._app.log(f"Could not call {service} for {data.get('notification_id')}: {result}", level="WARNING")
+            return
+        self._app.run_in(self._retry, NOTIFY_RETRY_DELAY_S, service=service, attempt=attempt + 1, data=data)
+
+    def _retry(self, **kwargs: Any) -> None:
+        self._call(kwargs["service"], kwargs["attempt"], **kwargs["data"])
+
+
+def publish_state(app: Hass, entity_id: str, *, state: Any, attributes: Mapping[str, Any]) -> None:
+    """``set_state(entity_id, state, attributes, replace=True, check_existence=False)``, arriving intact.
+
+    AppDaemon 4.5.12 and 4.5.13 clean the JSON body of every REST call to Home Assistant:
+    ``0``, ``0.0``, ``False`` and ``None`` vanish wherever they are (the state, attribute values,
+    items of lists: 24 hourly values ``[0.0, …, 1.2, …]`` arrive as the non-zero ones only) and
+    ``True`` becomes the string ``"true"`` (AppDaemon issues #2464 and #2531, fixed by PR #2594
+    after 4.5.13). Home Assistant then answers a zero state with 400 "No state specified".
+    When the installed AppDaemon does that and the entity lives in Home Assistant, the state is
+    posted through the HASS plugin's own HTTP session (same URL, same credentials) with the body
+    as given; the ``state_changed`` event brings it back into AppDaemon as usual. Otherwise, and
+    whenever that path is not available, this is plain ``set_state``.
+    """
+    body_attributes = dict(attributes)
+    if _appdaemon_mangles_bodies() and _post_exact(app, entity_id, state, body_attributes):
+        return
+    app.set_state(entity_id, state=state, attributes=body_attributes, replace=True, check_existence=False)
+
+
+@functools.cache
+def _appdaemon_mangles_bodies() -> bool:
+    try:
+        from appdaemon import utils as ad_utils  # noqa: PLC0415 - probed once, only when publishing
+
+        probe: dict[str, Any] = {"zero": 0, "none": None, "false": False, "true": True, "list": [0.0, 1.0]}
+        return bool(ad_utils.clean_http_kwargs(dict(probe)) != probe)
+    except Exception:  # the helper is gone in a fixed release
+        return False
+
+
+def _post_exact(app: Hass, entity_id: str, state: Any, attributes: dict[str, Any]) -> bool:
+    """POST /api/states/<entity_id> with the plugin's session; False when that path is not available."""
+    try:
+        plugin: Any = app.AD.plugins.get_plugin_object(app.namespace)
+        session = plugin.session
+        base_url = str(plugin.config.ha_url).rstrip("/")
+        loop = app.AD.loop
+    except Exception:  # no HASS plugin in this namespace (tests, the demo), or other internals
+        return False
+    if session is None or type(plugin).__name__ != "HassPlugin":
+        return False
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass  # an app thread, as expected: it may wait for the event loop
+    else:
+        return False  # on the event loop itself (an async app): waiting here would deadlock
+    body = json.loads(json.dumps({"state": state, "attributes": attributes}, default=str))
+    future = asyncio.run_coroutine_threadsafe(_post(session, f"{base_url}/api/states/{entity_id}", body), loop)
+    try:
+        future.result(timeout=PUBLISH_TIMEOUT_S)
+    except Exception as exc:  # HA restarting, a timeout, a 4xx: like set_state, log and carry on
+        future.cancel()
+        app.log(f"Could not publish {entity_id} to Home Assistant: {type(exc).__name__}: {exc}", level="WARNING")
+    return True
+
+
+async def _post(session: Any, url: str, body: dict[str, Any]) -> None:
+    async with session.post(url, json=body) as response:
+        response.raise_for_status()
+
+
+def app_logger(app: Hass) -> Callable[[str, str], None]:
+    """A ``(message, level)`` log function that writes to the app's AppDaemon log at the app's level."""
+
+    def log(message: str, level: str) -> None:
+        app.log(message, level=level)
+
+    return log
+
+
+LIBRARY_LOGGER = "apsystems"
+
+
+class _AppLogHandler(logging.Handler):
+    """Hands the library's log records (client, ledger, logic) to an app's AppDaemon log."""
+
+    def __init__(self, app: Hass, level: int) -> None:
+        super().__init__(level)
+        self._app = app
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+            if record.exc_info:
+                message += "\n" + logging.Formatter().formatException(record.exc_info)
+            self._app.log(message, level=record.levelname)
+        except Exception:  # a log line must never break a callback
+            self.handleError(record)
+
+
+def forward_library_logs(app: Hass) -> None:
+    """Make the records of ``apsystems.*`` modules reach ``app``'s AppDaemon log at the app's level.
+
+    Module loggers otherwise reach only stdout; with ``log_level: DEBUG`` the client's request
+    lines then appear in the app's log as the README promises. Call again on re-initialize;
+    ``stop_library_logs`` in ``terminate``.
+    """
+    stop_library_logs(app)
+    try:
+        level = int(app.logger.getEffectiveLevel())
+    except Exception:  # no AppDaemon logger (tests with stand-ins)
+        level = logging.INFO
+    handler = _AppLogHandler(app, level)
+    library = logging.getLogger(LIBRARY_LOGGER)
+    library.addHandler(handler)
+    handlers = [h for h in library.handlers if isinstance(h, _AppLogHandler)]
+    library.setLevel(min(h.level for h in handlers))
+    app.__dict__["_library_log_handler"] = handler
+
+
+def stop_library_logs(app: Hass) -> None:
+    handler = app.__dict__.pop("_library_log_handler", None)
+    library = logging.getLogger(LIBRARY_LOGGER)
+    if handler is not None:
+        library.removeHandler(handler)
+    remaining = [h.level for h in library.handlers if isinstance(h, _AppLogHandler)]
+    library.setLevel(min(remaining) if remaining else logging.NOTSET)

@@ -1,0 +1,1 @@
+"""Inverters: discovery, telemetry, the per-inverter store, scans and job slicing."""

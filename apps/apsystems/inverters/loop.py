@@ -1,0 +1,141 @@
+"""The inverter jobs' loops, without AppDaemon: slicing, the retry rule, batch-to-inverter matching.
+
+A job calls the API once per inverter (detail) or per ECU (batch). A callback that waits for
+two slow answers nears AppDaemon's 10 s warning, so a slice stops as soon as it has run for
+``SLICE_S``: at most one slow request per callback, and the rest runs as its own callback.
+Failures in a row count across slices, so a cloud that times out on every call costs
+``MAX_FAILURES_IN_A_ROW`` calls per run, not that many per slice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from time import monotonic
+from typing import Generic, TypeVar
+
+from apsystems.api.records import BatchPower
+from apsystems.inverters.site_store import SiteInfo
+from apsystems.inverters.telemetry import SourceData, from_batch
+from apsystems.production.tracker import Outcome
+
+T = TypeVar("T")
+
+SLICE_S = 1.0
+MAX_FAILURES_IN_A_ROW = 3
+
+Log = Callable[[str, str], None]  # (message, level)
+
+
+@dataclass
+class FailureStreak:
+    """Failures in a row within one run of a job, carried from slice to slice."""
+
+    count: int = 0
+    limit: int = MAX_FAILURES_IN_A_ROW
+
+    def go_on(self, purpose: str, target: str, outcome: Outcome, log: Log) -> bool:
+        """Whether the loop goes on after ``outcome``: answers and one-off failures yes, limits no."""
+        if outcome.succeeded:
+            self.count = 0
+            if outcome.kind == "no_data":
+                log(f"{purpose} {target}: no data (1001); keeping the last values", "DEBUG")
+            return True
+        if outcome.kind in ("transient", "error"):
+            self.count += 1
+            log(f"{purpose} {target} failed, waiting for the next run: {outcome.message}", "WARNING")
+            if self.count >= self.limit:
+                log(f"{purpose}: {self.limit} failures in a row; stopping until the next run", "INFO")
+                return False
+            return True
+        # auth, quota, rate limit: the budget app raises the notification; stop this loop
+        log(f"{purpose} stopped, APsystems refused ({outcome.kind}): {outcome.message}", "WARNING")
+        return False
+
+
+@dataclass
+class SliceResult(Generic[T]):
+    """What one slice did: the items that succeeded, and those left for the next callback."""
+
+    done: list[T] = field(default_factory=list)
+    rest: list[T] = field(default_factory=list)
+    stopped: bool = False
+
+
+def run_slice(
+    items: Sequence[T],
+    attempt: Callable[[T], Outcome | None],
+    streak: FailureStreak,
+    *,
+    purpose: str,
+    log: Log,
+    label: Callable[[T], str] = str,
+    clock: Callable[[], float] = monotonic,
+    slice_s: float = SLICE_S,
+) -> SliceResult[T]:
+    """Call ``attempt`` for each item until the slice has run ``slice_s`` or the loop must stop.
+
+    ``attempt`` returns None when the budget refused the call (the loop stops), else the outcome.
+    """
+    result: SliceResult[T] = SliceResult()
+    started = clock()
+    for index, item in enumerate(items):
+        if index and clock() - started > slice_s:
+            result.rest = list(items[index:])
+            return result
+        outcome = attempt(item)
+        if outcome is None:
+            result.stopped = True
+            return result
+        if outcome.succeeded:
+            result.done.append(item)
+        if not streak.go_on(purpose, label(item), outcome, log):
+            result.stopped = True
+            return result
+    return result
+
+
+def batch_by_inverter(site: SiteInfo, eid: str, batch: BatchPower, day: date) -> dict[str, SourceData]:
+    """Each inverter of ECU ``eid`` that the batch answer has data for."""
+    found: dict[str, SourceData] = {}
+    for device in site.devices:
+        if device.ecu.eid != eid:
+            continue
+        for inv in device.inverters:
+            data = from_batch(batch, inv.uid, day)
+            if data is not None:
+                found[inv.uid] = data
+    return found
+
+
+def inverters_of(site: SiteInfo | None, eids: Iterable[str]) -> list[str]:
+    """The uids behind the ECUs ``eids`` (to publish what a batch answer changed)."""
+    wanted = set(eids)
+    return [inv.uid for d in (site.devices if site else ()) if d.ecu.eid in wanted for inv in d.inverters]
+
+
+def batch_eids(site: SiteInfo | None) -> list[str]:
+    """ECUs that have inverters (a meter- or storage-only ECU has no batch power)."""
+    if site is None:
+        return []
+    return list(dict.fromkeys(d.ecu.eid for d in site.devices if d.inverters))
+
+
+def refresh_targets(known: Sequence[str], wanted: Iterable[str] | None) -> tuple[list[str], list[str]]:
+    """(the known uids to refresh, the requested uids nobody knows); ``None`` means every inverter."""
+    if wanted is None:
+        return list(known), []
+    asked = {str(u).strip().lower() for u in wanted}
+    targets = [uid for uid in known if uid.lower() in asked]
+    return targets, sorted(asked - {uid.lower() for uid in known})
+
+
+def requested_uids(raw: object) -> list[str] | None:
+    """The ``uid`` of a refresh event: one (an unquoted uid in an HA script arrives as a number),
+    a list, or None for every inverter."""
+    if isinstance(raw, (str, int)) and not isinstance(raw, bool) and str(raw).strip():
+        return [str(raw)]
+    if isinstance(raw, list):
+        return [str(u) for u in raw]
+    return None

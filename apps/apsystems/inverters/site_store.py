@@ -1,0 +1,130 @@
+"""What we know about the user's system (time zone, ECUs, inverters), kept on disk.
+
+Discovery costs two API calls (details and inverter list); keeping the answer means that
+AppDaemon restarts, HA restarts and code reloads spend none.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from apsystems.api.client import ApsystemsClient
+from apsystems.api.records import EcuDevices, EcuRef, InverterInfo, SystemDetails, parse_ecu_ref
+from apsystems.common.json_file import read_json_object, write_json_atomic
+
+_LOGGER = logging.getLogger(__name__)
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """The discovered shape of one system."""
+
+    sid: str
+    timezone: str | None
+    capacity_kw: float | None
+    ecus: tuple[EcuRef, ...]
+    devices: tuple[EcuDevices, ...]
+    discovered_at: str
+
+    @property
+    def inverters(self) -> tuple[InverterInfo, ...]:
+        return tuple(inv for ecu in self.devices for inv in ecu.inverters)
+
+    @property
+    def query_eids(self) -> tuple[str, ...]:
+        """The ECU ids to query: from the inverter list when known, else from the details."""
+        refs = [d.ecu for d in self.devices] or list(self.ecus)
+        return tuple(dict.fromkeys(r.eid for r in refs))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": FORMAT_VERSION,
+            "sid": self.sid,
+            "timezone": self.timezone,
+            "capacity_kw": self.capacity_kw,
+            "ecus": [e.raw for e in self.ecus],
+            "devices": [
+                {
+                    "eid": d.ecu.raw,
+                    "type": d.ecu_type,
+                    "timezone": d.timezone,
+                    "model": d.model,
+                    "capacity_kwh": d.capacity_kwh,
+                    "inverters": [{"uid": i.uid, "type": i.model} for i in d.inverters],
+                }
+                for d in self.devices
+            ],
+            "discovered_at": self.discovered_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SiteInfo:
+        devices = []
+        for raw in data.get("devices") or []:
+            ref = parse_ecu_ref(str(raw["eid"]))
+            devices.append(
+                EcuDevices(
+                    ecu=ref,
+                    ecu_type=raw.get("type"),
+                    timezone=raw.get("timezone"),
+                    inverters=tuple(
+                        InverterInfo(str(i["uid"]), i.get("type"), ref) for i in raw.get("inverters") or []
+                    ),
+                    model=raw.get("model"),
+                    capacity_kwh=raw.get("capacity_kwh"),
+                )
+            )
+        return cls(
+            sid=str(data["sid"]),
+            timezone=data.get("timezone"),
+            capacity_kw=data.get("capacity_kw"),
+            ecus=tuple(parse_ecu_ref(str(e)) for e in data.get("ecus") or []),
+            devices=tuple(devices),
+            discovered_at=str(data.get("discovered_at", "")),
+        )
+
+
+def site_from_api(details: SystemDetails, devices: tuple[EcuDevices, ...], sid: str, now_iso: str) -> SiteInfo:
+    return SiteInfo(
+        sid=details.sid or sid,
+        timezone=details.timezone or next((d.timezone for d in devices if d.timezone), None),
+        capacity_kw=details.capacity_kw,
+        ecus=details.ecus,
+        devices=devices,
+        discovered_at=now_iso,
+    )
+
+
+class SiteStore:
+    """Load and save one system's ``SiteInfo`` as JSON."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self, sid: str) -> SiteInfo | None:
+        data = read_json_object(self.path)
+        if data is None:
+            return None
+        try:
+            info = SiteInfo.from_dict(data)
+        except (KeyError, TypeError, ValueError) as exc:
+            _LOGGER.warning("Ignoring the saved site in %s (%s); it will be discovered again", self.path, exc)
+            return None
+        if info.sid.lower() != sid.lower():
+            _LOGGER.info("Saved site %s is not the configured %s; discovering again", info.sid, sid)
+            return None
+        return info
+
+    def save(self, info: SiteInfo) -> None:
+        write_json_atomic(self.path, info.to_dict())
+
+
+def discover(client: ApsystemsClient, sid: str, now_iso: str) -> SiteInfo:
+    """Two calls: system details (time zone, ECUs) and the inverter list."""
+    details = client.system_details(sid)
+    devices = client.inverters(sid)
+    return site_from_api(details, devices, sid, now_iso)

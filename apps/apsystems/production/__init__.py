@@ -1,0 +1,1 @@
+"""System production: energy bookkeeping, poll scheduling, the production shared with other apps."""

@@ -1,0 +1,18 @@
+"""``terminate()`` is safe after a failed ``initialize()`` (AppDaemon calls it on every stop)."""
+
+from __future__ import annotations
+
+import pytest
+
+from apsystems.budget_app import BudgetApp
+from apsystems.inverters_app import InvertersApp
+from apsystems.production_app import ProductionApp
+
+pytestmark = pytest.mark.appdaemon
+
+
+@pytest.mark.parametrize("app_class", [BudgetApp, ProductionApp, InvertersApp])
+def test_terminate_without_initialize(app_class: type) -> None:
+    # What a failed initialize() leaves: none of its attributes.
+    app: BudgetApp | ProductionApp | InvertersApp = object.__new__(app_class)
+    app.terminate()

@@ -1,0 +1,131 @@
+"""The inverter jobs' loops: one slow answer per callback, failures in a row across slices, matching."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apsystems.api.records import BatchPower, EcuDevices, InverterInfo, parse_ecu_ref
+from apsystems.inverters.jobs import next_job_run
+from apsystems.inverters.loop import (
+    FailureStreak,
+    batch_by_inverter,
+    batch_eids,
+    inverters_of,
+    refresh_targets,
+    requested_uids,
+    run_slice,
+)
+from apsystems.inverters.site_store import SiteInfo
+from apsystems.production.tracker import Outcome
+
+DAY = date(2027, 6, 15)
+
+
+class SlowCloud:
+    """Every answer takes ``seconds`` on a fake monotonic clock."""
+
+    def __init__(self, seconds: float, outcome: Outcome) -> None:
+        self.seconds, self.outcome, self.now, self.calls = seconds, outcome, 0.0, 0
+
+    def clock(self) -> float:
+        return self.now
+
+    def attempt(self, _item: str) -> Outcome:
+        self.calls += 1
+        self.now += self.seconds
+        return self.outcome
+
+
+def quiet(_message: str, _level: str) -> None:
+    pass
+
+
+def run_job(cloud: SlowCloud, items: list[str]) -> tuple[int, list[str]]:
+    """Run slices as the app's callbacks would until nothing is left; (callbacks, done)."""
+    streak, callbacks, done, rest = FailureStreak(), 0, [], items
+    while rest:
+        callbacks += 1
+        before = cloud.calls
+        result = run_slice(rest, cloud.attempt, streak, purpose="detail", log=quiet, clock=cloud.clock)
+        assert cloud.calls - before <= (1 if cloud.seconds > 1.0 else len(rest))
+        done += result.done
+        rest = [] if result.stopped else result.rest
+    return callbacks, done
+
+
+def test_one_slow_answer_per_callback() -> None:
+    cloud = SlowCloud(5.5, Outcome("ok"))
+    callbacks, done = run_job(cloud, [f"inv{i}" for i in range(4)])
+    assert (callbacks, len(done)) == (4, 4)
+
+
+def test_fast_answers_share_a_callback() -> None:
+    cloud = SlowCloud(0.05, Outcome("ok"))
+    callbacks, done = run_job(cloud, [f"inv{i}" for i in range(12)])
+    assert (callbacks, len(done)) == (1, 12)
+
+
+def test_failures_in_a_row_count_across_slices() -> None:
+    cloud = SlowCloud(5.5, Outcome("transient", "timeout"))
+    run_job(cloud, [f"inv{i}" for i in range(12)])
+    assert cloud.calls == 3  # not 12: each slice no longer restarts the count
+
+
+def test_no_data_goes_on_and_a_refusal_stops() -> None:
+    log: list[tuple[str, str]] = []
+    streak = FailureStreak(2)
+    assert streak.go_on("detail", "inv1", Outcome("no_data"), lambda m, lv: log.append((m, lv)))
+    assert streak.count == 0
+    assert not streak.go_on("detail", "inv2", Outcome("auth", "4000"), lambda m, lv: log.append((m, lv)))
+    assert log[-1][1] == "WARNING" and "refused (auth)" in log[-1][0]
+    refused = run_slice(["a", "b"], lambda _uid: None, FailureStreak(), purpose="detail", log=quiet)
+    assert refused.stopped and refused.done == [] and refused.rest == []
+
+
+def test_batch_answers_reach_the_inverters_of_that_ecu_only() -> None:
+    ecu1, ecu2 = parse_ecu_ref("216000000101"), parse_ecu_ref("216000000102")
+    a, b, c = InverterInfo("703000000001", "DS3", ecu1), InverterInfo("703000000002", "DS3", ecu1), InverterInfo(
+        "703000000003", "DS3", ecu2
+    )
+    devices = (EcuDevices(ecu1, 0, "Europe/Berlin", (a, b)), EcuDevices(ecu2, 0, "Europe/Berlin", (c,)))
+    site = SiteInfo("B0XD123A3BHJ", "Europe/Berlin", 3.0, (ecu1, ecu2), devices, "2027-06-01T00:00:00")
+    batch = BatchPower(
+        ("12:00", "12:05"),
+        {(a.uid, 1): (100.0, 110.0), (a.uid, 2): (90.0, 95.0), (c.uid, 1): (50.0, 55.0)},
+    )
+    found = batch_by_inverter(site, ecu1.eid, batch, DAY)
+    assert set(found) == {a.uid}  # b has no data in the answer; c belongs to the other ECU
+    assert inverters_of(site, [ecu1.eid]) == [a.uid, b.uid]
+
+
+def test_refresh_targets_and_event_uids() -> None:
+    known = ["703000000001", "703000000002"]
+    assert refresh_targets(known, None) == (known, [])
+    assert refresh_targets(known, [" 703000000002 ", "999"]) == (["703000000002"], ["999"])
+    assert requested_uids(703000000001) == ["703000000001"]  # unquoted in an HA script
+    assert requested_uids(["a", 1]) == ["a", "1"]
+    assert requested_uids(None) is None and requested_uids(True) is None and requested_uids(" ") is None
+
+
+def test_batch_eids_skip_ecus_without_inverters() -> None:
+    ecu1, meter = parse_ecu_ref("216000000101"), parse_ecu_ref("215000000001")
+    a = InverterInfo("703000000001", "DS3", ecu1)
+    devices = (EcuDevices(ecu1, 0, None, (a,)), EcuDevices(meter, 1, None, ()))
+    site = SiteInfo("B0XD123A3BHJ", None, None, (ecu1, meter), devices, "2027-06-01T00:00:00")
+    assert batch_eids(site) == [ecu1.eid]
+    assert batch_eids(None) == []
+
+
+def test_next_job_run_catches_up_or_waits_for_its_time() -> None:
+    tz = ZoneInfo("Europe/Berlin")
+    at = time(12, 30)
+    morning = datetime(2027, 6, 15, 9, 0, tzinfo=tz)
+    afternoon = datetime(2027, 6, 15, 15, 0, tzinfo=tz)
+    kwargs: dict[str, Any] = {"early_first_run": False, "site_known": True, "catch_up_s": 30.0}
+    assert next_job_run(morning, at, tz, "2027-06-14", **kwargs) == datetime(2027, 6, 15, 12, 30, tzinfo=tz)
+    assert next_job_run(afternoon, at, tz, "2027-06-14", **kwargs) == afternoon + timedelta(seconds=30)
+    assert next_job_run(afternoon, at, tz, "2027-06-15", **kwargs) == datetime(2027, 6, 16, 12, 30, tzinfo=tz)
+    unknown_site = {**kwargs, "site_known": False}
+    assert next_job_run(afternoon, at, tz, "2027-06-14", **unknown_site) == datetime(2027, 6, 16, 12, 30, tzinfo=tz)
