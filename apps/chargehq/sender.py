@@ -10,20 +10,26 @@ The API key is added to the body here and nowhere else, and is redacted from eve
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
+from apsystems.bounded_http import (
+    DEFAULT_DEADLINE_S,
+    MAX_DEADLINE_S,
+    BoundedHttpError,
+    bounded_request,
+    insecure_url_warning,
+    prepare_session,
+)
+from apsystems.json_file import write_json_atomic
 from chargehq.config import DEFAULT_ENDPOINT, DEFAULT_PUSH_INTERVAL_S, MIN_PUSH_INTERVAL_S
 from chargehq.errors import redact
 from chargehq.payload import with_api_key
@@ -36,6 +42,9 @@ CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 8.0
 MIN_SPACING_S = MIN_PUSH_INTERVAL_S
 MAX_BACKOFF_S = 300.0
+MAX_BACKOFF_DOUBLINGS = 16
+MAX_ANSWER_BYTES = 1024 * 1024
+"""Charge HQ answers a few bytes; anything near a megabyte is not Charge HQ."""
 PREVIEW_CHARS = 200
 BODY_CHARS = 4000
 STATE_VERSION = 1
@@ -111,6 +120,7 @@ class Sender:
         clock: Clock = utc_now,
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
         read_timeout_s: float = READ_TIMEOUT_S,
+        deadline_s: float = DEFAULT_DEADLINE_S,
         session: requests.Session | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
@@ -120,13 +130,16 @@ class Sender:
             raise ValueError(f"push_interval_s must be at least {MIN_PUSH_INTERVAL_S:g} s, not {push_interval_s:g}")
         if not 0 < connect_timeout_s <= CONNECT_TIMEOUT_S or not 0 < read_timeout_s <= READ_TIMEOUT_S:
             raise ValueError(f"timeouts must be in (0, {CONNECT_TIMEOUT_S:g}] s and (0, {READ_TIMEOUT_S:g}] s")
+        if not 0 < deadline_s <= MAX_DEADLINE_S:
+            raise ValueError(f"deadline_s must be in (0, {MAX_DEADLINE_S:g}] s, not {deadline_s:g}")
         self._api_key = api_key
         self.endpoint = endpoint
         self.push_interval_s = float(push_interval_s)
         self.state_path = Path(state_path) if state_path is not None else None
         self._clock = clock
         self._timeouts = (connect_timeout_s, read_timeout_s)
-        self._session = session
+        self._session = None if session is None else prepare_session(session)
+        self.deadline_s = deadline_s
         self._owns_session = session is None
         # An AppDaemon app passes its own logger so that failures appear in its log, not on stderr.
         self._log = logger if logger is not None else log
@@ -135,9 +148,9 @@ class Sender:
         self.last_http_status: int | None = None
         self.consecutive_failures = 0
         self.last_error: str | None = None
-        parts = urlsplit(endpoint)
-        if parts.scheme != "https" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-            self._log.warning("Charge HQ endpoint %s is not https: the API key would travel unencrypted", endpoint)
+        warning = insecure_url_warning(endpoint, "Charge HQ endpoint")
+        if warning:
+            self._log.warning("%s (the API key is in every push)", warning)
         self._load_state()
 
     def __repr__(self) -> str:
@@ -155,7 +168,9 @@ class Sender:
         """The wait after the last attempt: the push interval, doubled per failure after the first, capped."""
         if self.consecutive_failures <= 1:
             return max(self.push_interval_s, MIN_SPACING_S)
-        backoff = self.push_interval_s * 2.0 ** (self.consecutive_failures - 1)
+        # The exponent is capped: 2.0 ** 1024 overflows (after ~3.5 days of failures), and 2 ** 16
+        # already exceeds MAX_BACKOFF_S for any interval.
+        backoff = self.push_interval_s * 2.0 ** min(self.consecutive_failures - 1, MAX_BACKOFF_DOUBLINGS)
         return max(self.push_interval_s, MIN_SPACING_S, min(backoff, MAX_BACKOFF_S))
 
     def next_allowed(self) -> datetime | None:
@@ -211,18 +226,20 @@ class Sender:
         full_body = ""
         error: str | None = None
         try:
-            response = self._get_session().post(
+            response = bounded_request(
+                self._get_session(),
+                "POST",
                 self.endpoint,
                 data=data,
                 headers={"Content-Type": "application/json"},
                 timeout=self._timeouts,
-                verify=True,
-                allow_redirects=False,
+                deadline_s=self.deadline_s,
+                max_body_bytes=MAX_ANSWER_BYTES,
             )
-            status = response.status_code
+            status = response.status
             text = preview(response.text, self._api_key)
             full_body = redact(response.text, self._api_key)[:BODY_CHARS]
-        except (requests.RequestException, OSError) as err:
+        except (requests.RequestException, OSError, BoundedHttpError) as err:
             error = preview(f"{type(err).__name__}: {err}", self._api_key)
 
         accepted = status is not None and 200 <= status < 300
@@ -253,7 +270,7 @@ class Sender:
 
     def _get_session(self) -> requests.Session:
         if self._session is None:
-            self._session = requests.Session()
+            self._session = prepare_session(None)
         return self._session
 
     def close(self) -> None:
@@ -305,20 +322,8 @@ class Sender:
             "last_http_status": self.last_http_status,
             "consecutive_failures": self.consecutive_failures,
         }
-        directory = self.state_path.parent
         try:
-            directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{self.state_path.name}.", dir=directory)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(state, handle)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp_name, self.state_path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp_name)
-                raise
+            write_json_atomic(self.state_path, state)
         except OSError as err:
             self._log.warning("cannot write Charge HQ pacing state %s: %s", self.state_path, err)
 
