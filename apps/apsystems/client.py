@@ -236,8 +236,8 @@ class ApsystemsClient:
             )
         except DeadlineExceeded as exc:
             _LOGGER.debug("APsystems GET %s: %s", path, exc)
-            error = DeadlineError(f"DeadlineExceeded calling APsystems {path}: {exc}")
-            raise _Failed(error, None, "deadline") from None
+            late = DeadlineError(f"DeadlineExceeded calling APsystems {path}: {exc}")
+            raise _Failed(late, None, "deadline") from None
         except RedirectRefused as exc:
             _LOGGER.warning("APsystems GET %s: %s", path, exc)
             raise _Failed(RedirectError(exc.status, path, exc.target_host), exc.status, "redirect") from None
@@ -258,8 +258,8 @@ class ApsystemsClient:
             code, data = _parse_envelope(text)
         except ResponseFormatError as exc:
             _LOGGER.debug("APsystems GET %s -> HTTP %s unreadable body=%s", path, status, _preview(text))
-            error = ResponseFormatError(f"{exc} (request {path}, body {_preview(text)!r})")
-            raise _Failed(error, status, "bad envelope") from None
+            unreadable = ResponseFormatError(f"{exc} (request {path}, body {_preview(text)!r})")
+            raise _Failed(unreadable, status, "bad envelope") from None
         _LOGGER.debug("APsystems GET %s -> HTTP %s code=%s body=%s", path, status, code, _preview(text))
         return code, data
 
