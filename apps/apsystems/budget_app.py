@@ -21,6 +21,7 @@ from apsystems.budget_config import BudgetConfig, parse_budget_args
 from apsystems.client import RequestRecord
 from apsystems.json_file import read_json_object, write_json_atomic
 from apsystems.ledger import CallLedger
+from apsystems.ledger_alerts import ledger_problem_handler, published_floor
 from apsystems.months import zone
 from apsystems.notices import (
     API_LIMIT_ID,
@@ -61,7 +62,9 @@ class BudgetApp(Hass):
         self._state_path = folder / f"budget_{self.cfg.sid.lower()}.json"
         self._ledger_path = folder / f"api_calls_{self.cfg.app_id[:8]}.json"
         self.notifier = Notifier(self)
-        saved = read_json_object(self._state_path) or {}
+        # Wrong types (a hand-edited {"inverters": "six"}) set the file aside and start from defaults.
+        state_types = {"inverters": int, "ecus": int, "poll_source": str, "time_zone": str, "notified": dict}
+        saved = read_json_object(self._state_path, {**state_types, "fixed_sent": dict, "known": bool}) or {}
         self.fleet = Fleet(inverters=int(saved.get("inverters", 0)), ecus=int(saved.get("ecus", 1)))
         self.poll_source = PollSource(saved.get("poll_source", PollSource.SYSTEM.value))
         self.site_time_zone = str(saved.get("time_zone") or self.cfg.time_zone)
@@ -155,7 +158,13 @@ class BudgetApp(Hass):
         site = Site(self.cfg.latitude, self.cfg.longitude, self.site_time_zone)
         self.calendar = SolarCalendar(site, self.cfg.sunrise_offset_min, self.cfg.sunset_offset_min)
         month_tz = self.cfg.month_time_zone or self.site_time_zone
-        self.ledger = CallLedger(self._ledger_path, month_tz)
+        # Fail-safe wiring: ledger problems become a notification; the last published count is a floor.
+        alerts = ledger_problem_handler(self.notifier.create, self.notifier.dismiss)
+        self.ledger = CallLedger(self._ledger_path, month_tz, on_problem=alerts)
+        month = self.ledger.status(self.cfg.app_id, self._now()).month
+        floor = published_floor(self.get_state(self.entity_id, attribute="all"), month)
+        if floor is not None:
+            self.ledger.raise_floor(self.cfg.app_id, self._now(), floor)
         self.planner = BudgetPlanner(self.cfg.settings, self.calendar, zone(month_tz))
         self._last_refusal = ""
 
