@@ -485,14 +485,14 @@ async def test_failures_back_off_and_recover_never_closer_than_30_s_across_a_res
     [timer] = ad.scheduler_entries(APP)
     assert 55 < (timer.timestamp - datetime.now(timezone.utc)).total_seconds() <= 60
 
-    # Charge HQ stalls: the 8 s read timeout is a failure too, and runs outside the app's thread.
+    # Charge HQ stalls: the 8 s total deadline is a failure too, and runs outside the app's thread.
     receiver.stall_next(1, seconds=20)
     stalled = await push_cycle(ad, receiver, 60, timeout=15)
     assert stalled is not None and stalled.status is None
     state, attributes = status(ad)
     assert (state, attributes["consecutive_failures"], attributes["last_http_status"]) == ("error", 3, None)
-    assert "Timeout" in attributes["last_error"]
-    assert any("Charge HQ push failed (ReadTimeout" in line for line in ad.app_log(APP))
+    assert "DeadlineExceeded" in attributes["last_error"]
+    assert any("Charge HQ push failed (DeadlineExceeded" in line for line in ad.app_log(APP))
     assert not any("Excessive time spent in callback" in line for line in ad.log_lines)
 
     # A restart in the middle of the 240 s back-off: no push at start-up, the status is back at once.
@@ -680,3 +680,21 @@ async def test_the_example_entry_forwards_apsystems_power(
     assert status(ad)[0] == "ok"
     [timer] = ad.scheduler_entries(APP)
     assert 55 < (timer.timestamp - datetime.now(timezone.utc)).total_seconds() <= 60
+
+
+async def test_a_second_forwarder_has_its_own_status_and_cannot_overwrite_the_first(
+    appdaemon_factory: HarnessFactory, testkit: Path, receiver: ChargeHQReceiver
+) -> None:
+    """A broken second forwarder used to publish ``unconfigured`` over the working one's status."""
+    ad = await appdaemon_factory({}, packages=[*repo_packages(), testkit])
+    await set_sensor(ad, "sensor.pv", "2500", "W")
+    broken = {"module": "chargehq.forwarder_app", "class": "ChargeHQForwarder", "endpoint": receiver.endpoint}
+    ad.write_apps_yaml({APP: app_entry(receiver, clocked=False, production="sensor.pv"), "Garage Forwarder": broken})
+    await settled(ad, receiver, pushes=1, timeout=10)
+    second = "sensor.garage_forwarder_push_status"
+    await ad.wait_for(lambda: ad.entity(second), message="the second forwarder's status")
+    await ad.wait_idle()
+    assert status(ad)[0] == "ok"  # the working forwarder keeps its id and its state
+    other = ad.entity(second)
+    assert other is not None and other.state == "unconfigured"
+    assert other.attributes["friendly_name"] == "Charge HQ push status (Garage Forwarder)"

@@ -21,7 +21,7 @@ from chargehq.payload import (
 )
 from chargehq.sender import SenderStatus
 from chargehq.sources import ApsystemsSnapshot, Missing, Reading, read_sources
-from chargehq.status import STATUS_ENTITY, status_entity
+from chargehq.status import STATUS_ENTITY, status_entity, status_entity_id
 from tests.chargehq.conftest import API_KEY, T0
 
 
@@ -431,3 +431,9 @@ def test_a_reading_from_the_future_is_stale_and_tsms_never_in_the_future() -> No
     slightly = T0 + timedelta(seconds=30)  # within clock skew: fresh, but tsms is clamped to now
     plan = plan_for({"production": "apsystems"}, {}, ApsystemsSnapshot(2.0, slightly, 300))
     assert plan.state == "ok" and plan.tsms == epoch_ms(T0)
+
+
+def test_each_forwarder_has_its_own_status_entity() -> None:
+    assert status_entity_id("chargehq") == STATUS_ENTITY  # the example's app name: existing installs keep it
+    assert status_entity_id("ChargeHQ garage") == "sensor.chargehq_garage_push_status"
+    assert status_entity_id("---") == STATUS_ENTITY
