@@ -149,3 +149,58 @@ async def test_bad_configuration_names_the_value(appdaemon_factory: HarnessFacto
     with pytest.raises(AppDaemonStartError) as failure:
         await appdaemon_factory(budget_apps(min_interval=10))
     assert "min_interval 10" in str(failure.value)
+
+
+def ledger_notices(ad: Any) -> list[Any]:
+    return [
+        c for c in ad.notifications("persistent_notification/create") if c.data["notification_id"] == "apsystems_ledger"
+    ]
+
+
+async def test_a_damaged_ledger_never_lowers_the_count_and_says_so(
+    appdaemon_factory: HarnessFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 10, points 1 and 13: both ledger copies NUL-filled, budget state of the wrong types."""
+    ad = await appdaemon_factory(budget_apps())
+    await ad.wait_for_entity(SENSOR)
+    await send(ad, 0, 0, 0, 0, 0)
+    assert ad.state(SENSOR) == 5
+    folder = ad.config_dir / "apsystems_state"
+    copies = [folder / "api_calls_01234567.json", folder / "api_calls_01234567.json.journal"]
+
+    def damage() -> None:
+        for copy in copies:
+            copy.write_bytes(b"\0" * 512)
+        (folder / f"budget_{SID.lower()}.json").write_text('{"inverters": "six"}')
+
+    # The app is reloaded (its args changed): the count it published comes back as a floor.
+    damage()
+    ad.write_apps_yaml(budget_apps(monthly_quota=1000))
+    await ad.wait_for(
+        lambda: sum("API budget ready" in line for line in ad.log_lines) >= 2, timeout=10, message="the reload"
+    )
+    await ad.wait_idle()
+    assert ad.state(SENSOR) == 5 and ad.attributes(SENSOR)["quota_exhausted"] is False
+    [notice] = ledger_notices(ad)
+    assert "count unknown" in notice.data["title"] and "api_calls_01234567.json" in notice.data["message"]
+    # The module loggers reach pytest's capture (their route into AppDaemon's log is issue 10, point 18).
+    assert f"budget_{SID.lower()}.json is unusable (inverters is 'six', not int)" in caplog.text
+    assert (folder / "api_calls_01234567.json.corrupt.1").exists()
+    assert (folder / "api_calls_01234567.json.journal.corrupt.1").exists()
+
+    # A full restart has no published count to go by: calls stop until a probe answers.
+    damage()
+    await ad.restart()
+    await ad.wait_for_entity(SENSOR)
+    assert ad.attributes(SENSOR)["quota_exhausted"] is True
+    assert (folder / "api_calls_01234567.json.corrupt.2").exists()  # the first copy set aside is kept
+    app = ad.get_app("apsystems_budget")
+
+    def ask() -> tuple[bool, str]:
+        with app.spending(1, "summary") as decision:
+            return bool(decision.allowed), str(decision.reason)
+
+    allowed, reason = await _run(ad, ask)
+    assert allowed and "probe" in reason
+    await send(ad, 0)  # the probe answered without 2005: calls resume
+    assert ad.attributes(SENSOR)["quota_exhausted"] is False
