@@ -58,6 +58,8 @@ PACING = FakeClock(datetime.now(timezone.utc))
 CLOCKED_APP = '''\
 """Test-only: the production app with the test's pacing clock (tests/appdaemon/test_chargehq_app.py)."""
 
+from typing import Any
+
 from chargehq.forwarder_app import ChargeHQForwarder
 from chargehq.sender import Clock
 from tests.appdaemon.test_chargehq_app import PACING
@@ -66,6 +68,20 @@ from tests.appdaemon.test_chargehq_app import PACING
 class ClockedForwarder(ChargeHQForwarder):
     def pacing_clock(self) -> Clock:
         return PACING
+
+
+class FlakyForwarder(ClockedForwarder):
+    """Publishing the status fails once, as it might while HA is away."""
+
+    def initialize(self) -> None:
+        self.publish_failures_left = 1
+        super().initialize()
+
+    def _publish(self, plan: Any) -> None:
+        if self.publish_failures_left > 0:
+            self.publish_failures_left -= 1
+            raise RuntimeError("injected failure while publishing the status")
+        super()._publish(plan)
 '''
 
 
@@ -698,3 +714,18 @@ async def test_a_second_forwarder_has_its_own_status_and_cannot_overwrite_the_fi
     other = ad.entity(second)
     assert other is not None and other.state == "unconfigured"
     assert other.attributes["friendly_name"] == "Charge HQ push status (Garage Forwarder)"
+
+
+async def test_the_push_loop_survives_an_exception_in_its_callback(
+    appdaemon_factory: HarnessFactory, testkit: Path, receiver: ChargeHQReceiver
+) -> None:
+    """An exception after a push (here: publishing the status) used to leave no timer armed."""
+    entry = app_entry(receiver, production="sensor.pv")
+    entry["class"] = "FlakyForwarder"
+    ad = await appdaemon_factory({}, packages=[*repo_packages(), testkit])
+    await set_sensor(ad, "sensor.pv", "1200", "W")
+    ad.write_apps_yaml({APP: entry})
+    await settled(ad, receiver, pushes=1, timeout=10)  # the timer is armed again despite the failure
+    assert any("injected failure while publishing the status" in line for line in ad.log_lines)
+    assert body(await push_cycle(ad, receiver, 60))["siteMeters"] == {"production_kw": 1.2}
+    assert status(ad)[0] == "ok"
