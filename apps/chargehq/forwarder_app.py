@@ -5,9 +5,9 @@ The push loop keeps exactly one thing pending at a time, either a timer or a req
 1. ``_tick`` (a ``run_in`` timer, in the app's thread) asks the ``Sender`` whether a push may go
    out; if not (a timer that fired early, an app restart), it re-arms for the rest of the wait.
    Otherwise it reads the sources, builds the plan and hands the POST to AppDaemon's executor
-   (``submit_to_executor``): with up to 5 s to connect and 8 s to read, a slow Charge HQ would
-   otherwise hold the app's worker thread past AppDaemon's 10 s "excessive time" limit.
-2. ``_on_sent`` (back in the app's thread) publishes ``sensor.chargehq_push_status`` and arms the
+   (``submit_to_executor``): with up to 8 s for the whole exchange (5 s to connect, 6 s per read),
+   a slow Charge HQ would otherwise hold the app's worker thread near AppDaemon's 10 s limit.
+2. ``_on_sent`` (back in the app's thread) publishes the app's status entity and arms the
    next timer for ``Sender.seconds_until_allowed()``: the push interval, or the back-off.
 
 The Sender persists its last attempt before each request, so neither an early timer nor a

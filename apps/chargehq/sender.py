@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 CONNECT_TIMEOUT_S = 5.0
-READ_TIMEOUT_S = 8.0
+READ_TIMEOUT_S = 6.0
+"""Below the 8 s total deadline: a silent Charge HQ is a ReadTimeout, a trickling one DeadlineExceeded."""
 MIN_SPACING_S = MIN_PUSH_INTERVAL_S
 MAX_BACKOFF_S = 300.0
 MAX_BACKOFF_DOUBLINGS = 16
