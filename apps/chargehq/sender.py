@@ -29,7 +29,7 @@ from apsystems.bounded_http import (
     insecure_url_warning,
     prepare_session,
 )
-from apsystems.json_file import write_json_atomic
+from apsystems.json_file import load_json_object, write_json_atomic
 from chargehq.config import DEFAULT_ENDPOINT, DEFAULT_PUSH_INTERVAL_S, MIN_PUSH_INTERVAL_S
 from chargehq.errors import redact
 from chargehq.payload import with_api_key
@@ -284,20 +284,22 @@ class Sender:
 
     def _load_state(self) -> None:
         """Read the last attempt back; an unreadable file counts as an attempt just now (safe side)."""
-        if self.state_path is None or not self.state_path.exists():
+        if self.state_path is None:
             return
         now = self._now()
+        raw, unusable = load_json_object(self.state_path)  # a folder or a broken file is set aside, named
         try:
-            raw = json.loads(self.state_path.read_text(encoding="utf-8"))
-            if not isinstance(raw, dict):
-                raise TypeError("not an object")
+            if unusable is not None:
+                raise ValueError(unusable)
+            if raw is None:
+                return
             attempt = _from_epoch(raw.get("last_attempt"))
             success = _from_epoch(raw.get("last_success"))
             http_status = raw.get("last_http_status")
             failures = raw.get("consecutive_failures", 0)
             if not isinstance(failures, int) or isinstance(failures, bool) or failures < 0:
                 raise TypeError("consecutive_failures is not a count")
-        except (OSError, ValueError, TypeError) as err:
+        except (ValueError, TypeError) as err:
             self._log.warning(
                 "Charge HQ pacing state %s is unreadable (%s); waiting as if a push was just sent", self.state_path, err
             )

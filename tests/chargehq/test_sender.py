@@ -210,6 +210,19 @@ def test_unreadable_state_file_waits_on_the_safe_side(clock: FakeClock, tmp_path
     assert Sender(API_KEY, clock=clock, state_path=state).seconds_until_allowed() == 60
 
 
+def test_a_state_file_that_is_a_folder_is_set_aside_and_pacing_persists_again(
+    receiver: ChargeHQReceiver, clock: FakeClock, tmp_path: Path
+) -> None:
+    state = tmp_path / "pacing.json"
+    state.mkdir()
+    sender = make_sender(receiver, clock, state_path=state)
+    assert sender.seconds_until_allowed() == 60  # the safe side
+    assert (tmp_path / "pacing.json.corrupt.1").is_dir()
+    clock.advance(60)
+    assert sender.push(BODY).accepted
+    assert json.loads(state.read_text())["consecutive_failures"] == 0
+
+
 def test_clock_going_back_does_not_stall_pushes(receiver: ChargeHQReceiver, clock: FakeClock, tmp_path: Path) -> None:
     state = tmp_path / "pacing.json"
     sender = make_sender(receiver, clock, state_path=state)
