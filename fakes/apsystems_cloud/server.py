@@ -420,6 +420,12 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: _HttpServer
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except ConnectionResetError:  # a client that stopped reading a capped answer hung up: expected
+            self.close_connection = True
+
     def do_GET(self) -> None:
         self._handle("GET")
 
