@@ -208,8 +208,8 @@ class ApsystemsClient:
         result: tuple[int | None, int | None, str | None] = (None, None, "failed while reading the answer")
         reached = True
         try:
-            code, data = self._exchange(path, query, headers)
-            result = (200, code, None)
+            status, code, data = self._exchange(path, query, headers)
+            result = (status, code, None)
         except _Failed as failed:
             reached = failed.reached_network
             result = (failed.status, None, failed.label)
@@ -221,8 +221,8 @@ class ApsystemsClient:
             raise error_for_code(code, path)
         return data
 
-    def _exchange(self, path: str, query: Mapping[str, str], headers: Mapping[str, str]) -> tuple[int, Any]:
-        """The bounded request and the envelope; every failure becomes a typed error."""
+    def _exchange(self, path: str, query: Mapping[str, str], headers: Mapping[str, str]) -> tuple[int, int, Any]:
+        """The bounded request and the envelope: ``(status, code, data)``; every failure a typed error."""
         try:
             response = bounded_request(
                 self._session,
@@ -261,7 +261,7 @@ class ApsystemsClient:
             unreadable = ResponseFormatError(f"{exc} (request {path}, body {_preview(text)!r})")
             raise _Failed(unreadable, status, "bad envelope") from None
         _LOGGER.debug("APsystems GET %s -> HTTP %s code=%s body=%s", path, status, code, _preview(text))
-        return code, data
+        return status, code, data
 
     def _report(
         self,
