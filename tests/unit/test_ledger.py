@@ -2,7 +2,9 @@
 
 import json
 import logging
+import os
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -405,3 +407,14 @@ def test_bad_inputs(path: Path) -> None:
         CallLedger(path, LONDON).record(APP, datetime(2027, 3, 10, 12))
     with pytest.raises(ValueError, match="time zone"):
         CallLedger(path, "Europe/Londres")
+
+
+def test_temporary_files_of_a_killed_write_are_removed_at_start_up(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = at(2027, 3, 10, 12)
+    CallLedger(path, LONDON).record(APP, now, count=3)
+    left = path.with_name(f".{path.name}.k1ll3d.tmp")
+    left.write_text('{"version": 1, "app_')
+    os.utime(left, (time.time() - 600, time.time() - 600))
+    monkeypatch.setattr("apsystems.json_file._swept", set())  # as in a new process: the folder not swept yet
+    assert CallLedger(path, LONDON).used(APP, now) == 3
+    assert not left.exists()
