@@ -192,7 +192,7 @@ class ReceivedPush:
 
 @dataclass
 class _Fault:
-    kind: str  # "fail" or "stall"
+    kind: str  # "fail", "stall" or "trickle"
     remaining: int | None  # None: until cleared
     status: int = 500
     body: str = ""
@@ -312,6 +312,10 @@ class ChargeHQReceiver:
         """Hold the next ``count`` pushes without answering for ``seconds`` (or until cleared/stopped)."""
         self._set_fault(_Fault("stall", count, stall_s=seconds))
 
+    def trickle_next(self, count: int | None = 1, *, interval_s: float = 3.0) -> None:
+        """Answer the next ``count`` pushes with 200 and a body sent one byte every ``interval_s``."""
+        self._set_fault(_Fault("trickle", count, status=200, stall_s=interval_s))
+
     def clear_faults(self) -> None:
         """Answer normally again and release any stalled request."""
         self._set_fault(None)
@@ -416,6 +420,9 @@ class ChargeHQReceiver:
             self._record(status=None, fault="stall", **common)
             fault.release.wait(fault.stall_s)
             return 504, {"error": "stalled by the fake receiver"}
+        if fault is not None and fault.kind == "trickle":
+            self._record(status=fault.status, fault="trickle", **common)
+            return fault.status, json.dumps({"success": True, "trickle_s": fault.stall_s})
         if fault is not None:
             self._record(status=fault.status, fault="fail", **common)
             return fault.status, fault.body
@@ -522,6 +529,20 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass  # the client gave up (e.g. its read timeout during a stall)
 
+    def _trickle(self, data: bytes, interval_s: float) -> None:
+        """A hostile answer: 200, then the body one byte at a time until done or the client leaves."""
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            for index in range(len(data)):
+                self.wfile.write(data[index : index + 1])
+                self.wfile.flush()
+                time.sleep(interval_s)
+        except OSError:
+            self.close_connection = True
+
     def do_POST(self) -> None:
         path = self.path.split("?", 1)[0]
         raw = self._read_body()
@@ -530,6 +551,9 @@ class _Handler(BaseHTTPRequestHandler):
         receiver = self.server.receiver
         if path == PUSH_PATH:
             status, answer = receiver.handle_push(raw)
+            if isinstance(answer, str) and answer.startswith('{"success": true, "trickle_s"'):
+                self._trickle(answer.encode("utf-8"), float(json.loads(answer)["trickle_s"]))
+                return
             self._send(status, answer)
         elif path.startswith(CONTROL_PREFIX):
             try:

@@ -21,6 +21,7 @@ from apsystems.api.client import RequestRecord
 from apsystems.budget.config import BudgetConfig, parse_budget_args
 from apsystems.budget.core import BudgetCore, Notice, ledger_file_name, legacy_ledger_file_name
 from apsystems.budget.ledger import CallLedger
+from apsystems.budget.ledger_alerts import ledger_problem_handler, published_floor
 from apsystems.budget.pacing import BudgetSettings, CallDecision, Fleet, Plan, PollSource
 from apsystems.budget.solar_window import SolarWindow
 from apsystems.ha.publisher import SetStatePublisher
@@ -63,10 +64,16 @@ class BudgetApp(Hass):
         self.core = BudgetCore(
             self.cfg,
             clock=self._now,
-            ledger=CallLedger(ledger_path, self.cfg.month_time_zone or self.cfg.time_zone),
+            # Ledger problems become one persistent notification (apsystems_ledger).
+            ledger=CallLedger(
+                ledger_path,
+                self.cfg.month_time_zone or self.cfg.time_zone,
+                on_problem=ledger_problem_handler(self.notifier.create, self.notifier.dismiss),
+            ),
             state_path=folder / f"budget_{self.cfg.sid.lower()}.json",
             log=app_logger(self),
         )
+        self._adopt_published_count()
         self._publish()
         self.run_every(self._refresh, f"now+{REFRESH_S}", REFRESH_S)
         self.log(
@@ -163,6 +170,12 @@ class BudgetApp(Hass):
     def _on_request(self, record: RequestRecord) -> None:
         self._notify(self.budget.record(record))
         self._publish()
+
+    def _adopt_published_count(self) -> None:
+        """The count AppDaemon restored for the sensor is a floor: a damaged ledger never counts fewer calls."""
+        floor = published_floor(self.get_state(self.entity_id, attribute="all"), self.budget.status().month)
+        if floor is not None:
+            self.budget.ledger.raise_floor(self.cfg.app_id, self._now(), floor)
 
     def _notify(self, notices: list[Notice]) -> None:
         for notice in notices:

@@ -161,6 +161,7 @@ class ProductionApp(Hass):
         self.tracker.tz = zone_or(site.timezone, self._time_zone(), self._warn)
         self.tracker.eids = site.query_eids
         self.tracker.source = resolve_poll_source(self.cfg.poll_source, len(site.query_eids))
+        self.tracker.set_capacity(site.capacity_kw)  # fail-safe wiring: plausibility limits from the site
         self.budget.set_site(
             inverters=len(site.inverters),
             ecus=len(site.query_eids),

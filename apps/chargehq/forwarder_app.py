@@ -5,9 +5,9 @@ The push loop keeps exactly one thing pending at a time, either a timer or a req
 1. ``_tick`` (a ``run_in`` timer, in the app's thread) asks the ``Sender`` whether a push may go
    out; if not (a timer that fired early, an app restart), it re-arms for the rest of the wait.
    Otherwise it reads the sources, builds the plan and hands the POST to AppDaemon's executor
-   (``submit_to_executor``): with up to 5 s to connect and 8 s to read, a slow Charge HQ would
-   otherwise hold the app's worker thread past AppDaemon's 10 s "excessive time" limit.
-2. ``_on_sent`` (back in the app's thread) publishes ``sensor.chargehq_push_status`` and arms the
+   (``submit_to_executor``): with up to 8 s for the whole exchange (5 s to connect, 6 s per read),
+   a slow Charge HQ would otherwise hold the app's worker thread near AppDaemon's 10 s limit.
+2. ``_on_sent`` (back in the app's thread) publishes the app's status entity and arms the
    next timer for ``Sender.seconds_until_allowed()``: the push interval, or the back-off.
 
 The Sender persists its last attempt before each request, so neither an early timer nor a
@@ -40,7 +40,7 @@ from chargehq.errors import ConfigError, redact
 from chargehq.payload import EquationReporter, PushPlan, build_push, unconfigured
 from chargehq.sender import Clock, PushOutcome, Sender, utc_now
 from chargehq.sources import ApsystemsSnapshot, read_sources
-from chargehq.status import STATUS_ENTITY, status_entity
+from chargehq.status import status_entity, status_entity_id
 
 APP_KEYS = ("apsystems_sid", "state_dir")
 """Keys this app reads besides those of ``parse_config``."""
@@ -144,6 +144,7 @@ class ChargeHQForwarder(Hass):
         self._problem_key: tuple[str, frozenset[str]] | None = None
         self._share_malformed = False
         self._announced = False
+        self._status_entity = status_entity_id(self.name)
         try:
             settings = parse_app_args(self.args, Path(self.config_dir))
         except ConfigError as err:
@@ -200,11 +201,12 @@ class ChargeHQForwarder(Hass):
             return
         try:
             plan = self._build_plan()
+            self._pending_plan = plan
+            self._in_flight = self.submit_to_executor(self._post, sender, plan, self._run, callback=self._on_sent)
         except Exception:
+            self._in_flight = None
             self._arm(sender.push_interval_s)  # keep the loop alive; AppDaemon logs the traceback
             raise
-        self._pending_plan = plan
-        self._in_flight = self.submit_to_executor(self._post, sender, plan, self._run, callback=self._on_sent)
 
     def _post(self, sender: Sender, plan: PushPlan, run: str) -> _Sent:
         """Runs in AppDaemon's executor: the one blocking HTTP request. Never raises."""
@@ -222,15 +224,18 @@ class ChargeHQForwarder(Hass):
             return
         self._in_flight = None
         outcome = result.outcome
-        wait = sender.seconds_until_allowed()
-        if outcome is None:  # crashed (logged): no status change, and no retry faster than the interval
-            wait = max(wait, sender.push_interval_s)
-        elif outcome.attempted:  # a push held back by the pacing changed nothing
-            self._publish(plan)
-            if outcome.accepted and not self._announced:
-                self._announced = True
-                self.log("Charge HQ accepted the first push (HTTP %s): %s", outcome.http_status, plan.body())
-        self._arm(wait)
+        wait = sender.push_interval_s
+        try:
+            wait = sender.seconds_until_allowed()
+            if outcome is None:  # crashed (logged): no status change, and no retry faster than the interval
+                wait = max(wait, sender.push_interval_s)
+            elif outcome.attempted:  # a push held back by the pacing changed nothing
+                self._publish(plan)
+                if outcome.accepted and not self._announced:
+                    self._announced = True
+                    self.log("Charge HQ accepted the first push (HTTP %s): %s", outcome.http_status, plan.body())
+        finally:  # whatever failed above (AppDaemon logs it), the loop goes on
+            self._arm(wait)
 
     # --- reading and building -------------------------------------------------------------------
 
@@ -280,8 +285,8 @@ class ChargeHQForwarder(Hass):
 
     def _publish(self, plan: PushPlan) -> None:
         assert self._sender is not None
-        state, attributes = status_entity(plan, self._sender.status)
-        publish_state(self, STATUS_ENTITY, state=state, attributes=attributes)
+        state, attributes = status_entity(plan, self._sender.status, self.name)
+        publish_state(self, self._status_entity, state=state, attributes=attributes)
         try:
             write_json_atomic(self._status_path, {"state": state, "attributes": attributes})
         except OSError as err:
@@ -293,7 +298,7 @@ class ChargeHQForwarder(Hass):
             return
         state, attributes = saved.get("state"), saved.get("attributes")
         if isinstance(state, str) and isinstance(attributes, dict):
-            publish_state(self, STATUS_ENTITY, state=state, attributes=attributes)
+            publish_state(self, self._status_entity, state=state, attributes=attributes)
 
     def _publish_unconfigured(self, err: ConfigError) -> None:
         """The status says what to fix; the log names each bad key. The key's value appears in neither."""
@@ -303,5 +308,5 @@ class ChargeHQForwarder(Hass):
         for problem in problems:
             self.log("Charge HQ forwarder is not configured: %s", problem, level="ERROR")
         plan = replace(unconfigured("; ".join(problems)), problems=problems)
-        state, attributes = status_entity(plan, None)
-        publish_state(self, STATUS_ENTITY, state=state, attributes=attributes)
+        state, attributes = status_entity(plan, None, self.name)
+        publish_state(self, self._status_entity, state=state, attributes=attributes)

@@ -44,6 +44,8 @@ TOP_LEVEL_KEYS = ("apiKey", "tsms", "error", "siteMeters")
 _DECIMALS: Mapping[str, int] = {"battery_soc": 4}
 _DEFAULT_DECIMALS = 3
 MAX_ERROR_CHARS = 200
+# Clocks of HA, the ECU and this machine differ a little; a reading further ahead is not fresh.
+FUTURE_SLACK_S = 120.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -166,7 +168,10 @@ def build_push(
             missing.append(f"{name}: {result.reason}")
         else:
             age = _age_s(result, now)
-            if age > result.max_age_s:
+            if age < -FUTURE_SLACK_S:
+                where = f" ({result.entity})" if result.entity else ""
+                stale.append(f"{name}{where}: stale, measured {-age:.0f} s in the future (clock or time zone wrong)")
+            elif age > result.max_age_s:
                 where = f" ({result.entity})" if result.entity else ""
                 stale.append(f"{name}{where}: stale, measured {age:.0f} s ago (max_age {result.max_age_s:.0f} s)")
             else:
@@ -175,7 +180,7 @@ def build_push(
         return _error_plan("error", missing + stale)
     if stale:
         return _error_plan("source_stale", stale)
-    return _meter_plan(readings, tolerance_kw)
+    return _meter_plan(readings, tolerance_kw, now)
 
 
 def _source_order(name: str) -> int:
@@ -183,7 +188,7 @@ def _source_order(name: str) -> int:
     return order.index(name) if name in order else len(order)
 
 
-def _meter_plan(readings: Mapping[str, Reading], tolerance_kw: float) -> PushPlan:
+def _meter_plan(readings: Mapping[str, Reading], tolerance_kw: float, now: datetime) -> PushPlan:
     values = {name: reading.value for name, reading in readings.items()}
     if "grid_import" in values and "grid_export" in values:
         values["net_import"] = values.pop("grid_import") - values.pop("grid_export")
@@ -210,7 +215,7 @@ def _meter_plan(readings: Mapping[str, Reading], tolerance_kw: float) -> PushPla
 
     ordered = {field_name: meters[field_name] for field_name in SITE_METER_FIELDS.values() if field_name in meters}
     delayed = [reading.measured_at for reading in readings.values() if reading.delayed]
-    tsms = epoch_ms(min(delayed)) if delayed else None
+    tsms = epoch_ms(min(*delayed, now)) if delayed else None  # never in the future
     return PushPlan(
         state="ok",
         site_meters=ordered,

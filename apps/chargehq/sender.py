@@ -18,11 +18,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
-from apsystems.common.json_file import write_json_atomic
+from apsystems.api.bounded_http import (
+    DEFAULT_DEADLINE_S,
+    MAX_DEADLINE_S,
+    BoundedHttpError,
+    bounded_request,
+    insecure_url_warning,
+    prepare_session,
+)
+from apsystems.common.json_file import load_json_object, write_json_atomic
 from chargehq.config import DEFAULT_ENDPOINT, DEFAULT_PUSH_INTERVAL_S, MIN_PUSH_INTERVAL_S
 from chargehq.errors import redact
 from chargehq.payload import with_api_key
@@ -32,9 +39,13 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 CONNECT_TIMEOUT_S = 5.0
-READ_TIMEOUT_S = 8.0
+READ_TIMEOUT_S = 6.0
+"""Below the 8 s total deadline: a silent Charge HQ is a ReadTimeout, a trickling one DeadlineExceeded."""
 MIN_SPACING_S = MIN_PUSH_INTERVAL_S
 MAX_BACKOFF_S = 300.0
+MAX_BACKOFF_DOUBLINGS = 16
+MAX_ANSWER_BYTES = 1024 * 1024
+"""Charge HQ answers a few bytes; anything near a megabyte is not Charge HQ."""
 PREVIEW_CHARS = 200
 BODY_CHARS = 4000
 STATE_VERSION = 1
@@ -110,6 +121,7 @@ class Sender:
         clock: Clock = utc_now,
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
         read_timeout_s: float = READ_TIMEOUT_S,
+        deadline_s: float = DEFAULT_DEADLINE_S,
         session: requests.Session | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
@@ -119,13 +131,16 @@ class Sender:
             raise ValueError(f"push_interval_s must be at least {MIN_PUSH_INTERVAL_S:g} s, not {push_interval_s:g}")
         if not 0 < connect_timeout_s <= CONNECT_TIMEOUT_S or not 0 < read_timeout_s <= READ_TIMEOUT_S:
             raise ValueError(f"timeouts must be in (0, {CONNECT_TIMEOUT_S:g}] s and (0, {READ_TIMEOUT_S:g}] s")
+        if not 0 < deadline_s <= MAX_DEADLINE_S:
+            raise ValueError(f"deadline_s must be in (0, {MAX_DEADLINE_S:g}] s, not {deadline_s:g}")
         self._api_key = api_key
         self.endpoint = endpoint
         self.push_interval_s = float(push_interval_s)
         self.state_path = Path(state_path) if state_path is not None else None
         self._clock = clock
         self._timeouts = (connect_timeout_s, read_timeout_s)
-        self._session = session
+        self._session = None if session is None else prepare_session(session)
+        self.deadline_s = deadline_s
         self._owns_session = session is None
         # An AppDaemon app passes its own logger so that failures appear in its log, not on stderr.
         self._log = logger if logger is not None else log
@@ -134,9 +149,9 @@ class Sender:
         self.last_http_status: int | None = None
         self.consecutive_failures = 0
         self.last_error: str | None = None
-        parts = urlsplit(endpoint)
-        if parts.scheme != "https" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-            self._log.warning("Charge HQ endpoint %s is not https: the API key would travel unencrypted", endpoint)
+        warning = insecure_url_warning(endpoint, "Charge HQ endpoint")
+        if warning:
+            self._log.warning("%s (the API key is in every push)", warning)
         self._load_state()
 
     def __repr__(self) -> str:
@@ -154,7 +169,9 @@ class Sender:
         """The wait after the last attempt: the push interval, doubled per failure after the first, capped."""
         if self.consecutive_failures <= 1:
             return max(self.push_interval_s, MIN_SPACING_S)
-        backoff = self.push_interval_s * 2.0 ** (self.consecutive_failures - 1)
+        # The exponent is capped: 2.0 ** 1024 overflows (after ~3.5 days of failures), and 2 ** 16
+        # already exceeds MAX_BACKOFF_S for any interval.
+        backoff = self.push_interval_s * 2.0 ** min(self.consecutive_failures - 1, MAX_BACKOFF_DOUBLINGS)
         return max(self.push_interval_s, MIN_SPACING_S, min(backoff, MAX_BACKOFF_S))
 
     def next_allowed(self) -> datetime | None:
@@ -210,18 +227,20 @@ class Sender:
         full_body = ""
         error: str | None = None
         try:
-            response = self._get_session().post(
+            response = bounded_request(
+                self._get_session(),
+                "POST",
                 self.endpoint,
                 data=data,
                 headers={"Content-Type": "application/json"},
                 timeout=self._timeouts,
-                verify=True,
-                allow_redirects=False,
+                deadline_s=self.deadline_s,
+                max_body_bytes=MAX_ANSWER_BYTES,
             )
-            status = response.status_code
+            status = response.status
             text = preview(response.text, self._api_key)
             full_body = redact(response.text, self._api_key)[:BODY_CHARS]
-        except (requests.RequestException, OSError) as err:
+        except (requests.RequestException, OSError, BoundedHttpError) as err:
             error = preview(f"{type(err).__name__}: {err}", self._api_key)
 
         accepted = status is not None and 200 <= status < 300
@@ -252,7 +271,7 @@ class Sender:
 
     def _get_session(self) -> requests.Session:
         if self._session is None:
-            self._session = requests.Session()
+            self._session = prepare_session(None)
         return self._session
 
     def close(self) -> None:
@@ -265,20 +284,22 @@ class Sender:
 
     def _load_state(self) -> None:
         """Read the last attempt back; an unreadable file counts as an attempt just now (safe side)."""
-        if self.state_path is None or not self.state_path.exists():
+        if self.state_path is None:
             return
         now = self._now()
+        raw, unusable = load_json_object(self.state_path)  # a folder or a broken file is set aside, named
         try:
-            raw = json.loads(self.state_path.read_text(encoding="utf-8"))
-            if not isinstance(raw, dict):
-                raise TypeError("not an object")
+            if unusable is not None:
+                raise ValueError(unusable)
+            if raw is None:
+                return
             attempt = _from_epoch(raw.get("last_attempt"))
             success = _from_epoch(raw.get("last_success"))
             http_status = raw.get("last_http_status")
             failures = raw.get("consecutive_failures", 0)
             if not isinstance(failures, int) or isinstance(failures, bool) or failures < 0:
                 raise TypeError("consecutive_failures is not a count")
-        except (OSError, ValueError, TypeError) as err:
+        except (ValueError, TypeError) as err:
             self._log.warning(
                 "Charge HQ pacing state %s is unreadable (%s); waiting as if a push was just sent", self.state_path, err
             )

@@ -22,6 +22,12 @@ SOC_SLACK = 0.02
 # APsystems data is late by design: the ECU uploads about every 15 minutes and we poll at
 # the budget's interval. Twice the interval plus that upload period is still "current".
 APSYSTEMS_UPLOAD_PERIOD_S = 15 * 60.0
+# Signs as the README documents them: only net_import and battery_discharge may be negative.
+SIGNED_SOURCES = frozenset({"net_import", "battery_discharge"})
+# A standby inverter or a clamp meter reads a few watts below zero at night: noise, sent as 0.
+NEGATIVE_NOISE_KW = 0.05
+# No home installation comes near this; a larger reading is a unit or data error.
+PHYSICAL_MAX_KW = 1000.0
 
 
 @dataclass(frozen=True)
@@ -106,10 +112,27 @@ def parse_number(state: object) -> float | str:
     return number
 
 
+def check_sign_and_size(source: str, kind: str, value: float, entity: str) -> float | Missing:
+    """A value as Charge HQ may get it, or why not: a wrong sign or an impossible size is never sent."""
+    if kind == "power" and abs(value) > PHYSICAL_MAX_KW:
+        limit = f"beyond any home installation ({PHYSICAL_MAX_KW:g} kW)"
+        return Missing(source, f"{source} {value:g} kW is {limit}", entity)
+    if source in SIGNED_SOURCES or kind == "soc" or value >= 0:
+        return value
+    if kind == "power" and value >= -NEGATIVE_NOISE_KW:
+        return 0.0
+    hint = "; check `invert`" if kind == "power" else ""
+    return Missing(source, f"{source} {value:g} must not be negative{hint}", entity, config_error=kind == "power")
+
+
 def _finish(spec: SourceSpec, value: float, entity: str) -> float | Missing:
-    """Apply the sign convention and check a SOC's range."""
+    """Apply the sign convention, check the sign and size per field, and a SOC's range."""
     if spec.invert:
         value = -value
+    checked = check_sign_and_size(spec.name, spec.kind, value, entity)
+    if isinstance(checked, Missing):
+        return checked
+    value = checked
     if spec.kind == "soc":
         if value < -SOC_SLACK or value > 1 + SOC_SLACK:
             return Missing(
@@ -182,10 +205,13 @@ def apsystems_reading(snapshot: ApsystemsSnapshot | None, *, now: datetime, sour
     number = parse_number(snapshot.power_kw)
     if isinstance(number, str):
         return Missing(source, f"APsystems power: {number}", APSYSTEMS)
+    checked = check_sign_and_size(source, "power", number, APSYSTEMS)
+    if isinstance(checked, Missing):
+        return checked
     measured_at = parse_time(snapshot.measured_at, snapshot.time_zone)
     if measured_at is None:
         return Missing(source, f"APsystems power has no usable measurement time ({snapshot.measured_at!r})", APSYSTEMS)
-    return Reading(source, number, measured_at, max_age, delayed=True, entity=APSYSTEMS)
+    return Reading(source, checked, measured_at, max_age, delayed=True, entity=APSYSTEMS)
 
 
 def apsystems_snapshot_from_state(

@@ -17,7 +17,16 @@ from typing import Any
 #   malformed_json the normal body cut short (invalid JSON), as application/json
 #   delay          sleep <delay_s> real seconds, then answer normally (combines with others)
 #   drop           close the connection without any response
+# Hostile answers (for the client's bounds; the call is counted by the quota like any other):
+#   trickle        the normal body, one byte every <delay_s> seconds (default 3)
+#   redirect       HTTP <status> (default 302) to <location> (default another host)
+#   nest           a body nested <size> levels deep (default 100,000): {"code":0,"data":[[[…]]]}
+#   inflate        a gzip body that inflates to <size> bytes (default 50 MB) of valid JSON
+#   corrupt        <size> bytes (default 64) of binary garbage as application/json
 KINDS = ("code", "http_status", "octet_stream", "malformed_json", "delay", "drop")
+HOSTILE_KINDS = ("trickle", "redirect", "nest", "inflate", "corrupt")
+HOSTILE_DEFAULT_SIZE = {"nest": 100_000, "inflate": 50 * 1024 * 1024, "corrupt": 64}
+DEFAULT_REDIRECT = "http://collector.invalid/steal"
 
 
 @dataclass
@@ -34,6 +43,8 @@ class Fault:
     path_contains: str | None = None
     route: str | None = None
     fired: int = 0
+    size: int = 0
+    location: str = DEFAULT_REDIRECT
 
     def matches(self, path: str, route: str) -> bool:
         if self.path_contains is not None and self.path_contains not in path:
@@ -84,16 +95,25 @@ class FaultInjector:
         times: int | None = None,
         path_contains: str | None = None,
         route: str | None = None,
+        size: int | None = None,
+        location: str = DEFAULT_REDIRECT,
     ) -> Fault:
         """Add a rule. ``route`` matches a route kind exactly or as a prefix (``system_energy``)."""
-        if kind not in KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; use one of {', '.join(KINDS)}")
+        if kind not in KINDS + HOSTILE_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; use one of {', '.join(KINDS + HOSTILE_KINDS)}")
         if rate is not None and not 0.0 <= rate <= 1.0:
             raise ValueError("rate must be in [0, 1]")
         if times is not None and times < 1:
             raise ValueError("times must be at least 1")
         with self._lock:
-            fault = Fault(self._next_id, kind, code, status, delay_s, rate, times, path_contains, route)
+            if kind == "redirect" and status == 500:
+                status = 302
+            if kind == "trickle" and not delay_s:
+                delay_s = 3.0
+            chosen_size = HOSTILE_DEFAULT_SIZE.get(kind, 0) if size is None else size
+            fault = Fault(
+                self._next_id, kind, code, status, delay_s, rate, times, path_contains, route, 0, chosen_size, location
+            )
             self._next_id += 1
             self._rules.append(fault)
             return fault
@@ -104,7 +124,7 @@ class FaultInjector:
 
     def from_dict(self, raw: Mapping[str, Any]) -> Fault:
         """Build a rule from control-endpoint JSON."""
-        allowed = {"kind", "code", "status", "delay_s", "rate", "times", "path_contains", "route"}
+        allowed = {"kind", "code", "status", "delay_s", "rate", "times", "path_contains", "route", "size", "location"}
         unknown = set(raw) - allowed
         if unknown:
             raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
@@ -118,6 +138,8 @@ class FaultInjector:
             times=None if raw.get("times") is None else int(raw["times"]),
             path_contains=raw.get("path_contains"),
             route=raw.get("route"),
+            size=None if raw.get("size") is None else int(raw["size"]),
+            location=str(raw.get("location", DEFAULT_REDIRECT)),
         )
 
     def remove(self, fault_id: int) -> bool:
@@ -159,6 +181,8 @@ class FaultInjector:
                         self._rules.remove(rule)
                 if rule.kind == "delay":
                     delay += rule.delay_s
+                elif rule.kind == "trickle":
+                    outcome = rule
                 else:
                     outcome = rule
         return Applied(outcome, delay)

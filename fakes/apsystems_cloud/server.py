@@ -8,6 +8,7 @@ never keeps the interpreter alive.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import logging
 import socket
@@ -26,7 +27,7 @@ from zoneinfo import ZoneInfo
 from .auth import Authenticator
 from .clock import FakeClock
 from .control import handle_control
-from .faults import Fault, FaultInjector
+from .faults import HOSTILE_KINDS, Fault, FaultInjector
 from .presets import DEFAULT_CREDENTIALS, preset
 from .production import CENTI
 from .quota import DEFAULT_MONTHLY_QUOTA, QuotaLedger
@@ -62,9 +63,28 @@ class FakeResponse:
     content_type: str = JSON_TYPE
     drop: bool = False
     delay_s: float = 0.0
+    trickle_s: float = 0.0
+    """Send the body one byte at a time, this many seconds apart (a hostile server)."""
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+
+def hostile_response(fault: Fault, body: bytes, delay_s: float) -> FakeResponse:
+    """The answer of a hostile fault (see ``faults.HOSTILE_KINDS``) instead of ``body``."""
+    if fault.kind == "trickle":
+        return FakeResponse(200, body, JSON_TYPE, delay_s=delay_s, trickle_s=fault.delay_s)
+    if fault.kind == "redirect":
+        return FakeResponse(fault.status, b"", "text/html", delay_s=delay_s, headers={"Location": fault.location})
+    if fault.kind == "nest":
+        return FakeResponse(200, b'{"code":0,"data":' + b"[" * fault.size + b"]" * fault.size + b"}", delay_s=delay_s)
+    if fault.kind == "inflate":
+        padding = b" " * max(0, fault.size - len(body))
+        inflated = gzip.compress(body[:-1] + padding + body[-1:], compresslevel=9)
+        return FakeResponse(200, inflated, JSON_TYPE, delay_s=delay_s, headers={"Content-Encoding": "gzip"})
+    garbage = bytes((index * 151 + 7) % 256 for index in range(fault.size))
+    return FakeResponse(200, garbage, JSON_TYPE, delay_s=delay_s)
 
 
 def envelope(data: Any, code: int) -> bytes:
@@ -274,6 +294,8 @@ class FakeCloud:
         if fault is not None and fault.kind == "malformed_json":
             body = body[: max(1, len(body) // 2)]
         resp = FakeResponse(200, body, content_type, delay_s=delay)
+        if fault is not None and fault.kind in HOSTILE_KINDS:
+            resp = hostile_response(fault, body, delay)
         self._record(now_dt, req, app_id, kind, resp, code, label)
         return resp
 
@@ -398,6 +420,12 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: _HttpServer
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except ConnectionResetError:  # a client that stopped reading a capped answer hung up: expected
+            self.close_connection = True
+
     def do_GET(self) -> None:
         self._handle("GET")
 
@@ -437,5 +465,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(resp.status)
         self.send_header("Content-Type", resp.content_type)
         self.send_header("Content-Length", str(len(resp.body)))
+        for name, value in resp.headers.items():
+            self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(resp.body)
+        if resp.trickle_s <= 0:
+            try:
+                self.wfile.write(resp.body)
+            except OSError:  # the client stopped reading (a capped answer): nothing to report
+                self.close_connection = True
+            return
+        self.wfile.flush()
+        for index in range(len(resp.body)):  # until the client gives up (broken pipe) or the body ends
+            try:
+                self.wfile.write(resp.body[index : index + 1])
+                self.wfile.flush()
+            except OSError:
+                self.close_connection = True
+                return
+            time.sleep(resp.trickle_s)

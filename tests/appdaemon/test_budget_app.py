@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from apsystems.api.client import RequestRecord
+from apsystems.budget.core import ledger_file_name
 from apsystems.budget.pacing import PollSource
 from tests.appdaemon.conftest import HarnessFactory
 from tests.support.appdaemon_harness import AppDaemonStartError
@@ -19,12 +20,16 @@ SID = "AZ12649A3DFF"
 SENSOR = "sensor.apsystems_az12649a3dff_api_calls"
 
 
+APP_ID = "0123456789abcdef0123456789abcdef"
+LEDGER = ledger_file_name(APP_ID)
+
+
 def budget_apps(**extra: Any) -> dict[str, dict[str, Any]]:
     return {
         "apsystems_budget": {
             "module": "apsystems.budget_app",
             "class": "BudgetApp",
-            "app_id": "0123456789abcdef0123456789abcdef",
+            "app_id": APP_ID,
             "sid": SID,
             "latitude": 51.5,
             "longitude": -0.13,
@@ -149,3 +154,58 @@ async def test_bad_configuration_names_the_value(appdaemon_factory: HarnessFacto
     with pytest.raises(AppDaemonStartError) as failure:
         await appdaemon_factory(budget_apps(min_interval=10))
     assert "min_interval 10" in str(failure.value)
+
+
+def ledger_notices(ad: Any) -> list[Any]:
+    return [
+        c for c in ad.notifications("persistent_notification/create") if c.data["notification_id"] == "apsystems_ledger"
+    ]
+
+
+async def test_a_damaged_ledger_never_lowers_the_count_and_says_so(
+    appdaemon_factory: HarnessFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 10, points 1 and 13: both ledger copies NUL-filled, budget state of the wrong types."""
+    ad = await appdaemon_factory(budget_apps())
+    await ad.wait_for_entity(SENSOR)
+    await send(ad, 0, 0, 0, 0, 0)
+    assert ad.state(SENSOR) == 5
+    folder = ad.config_dir / "apsystems_state"
+    copies = [folder / LEDGER, folder / f"{LEDGER}.journal"]
+
+    def damage() -> None:
+        for copy in copies:
+            copy.write_bytes(b"\0" * 512)
+        (folder / f"budget_{SID.lower()}.json").write_text('{"inverters": "six"}')
+
+    # The app is reloaded (its args changed): the count it published comes back as a floor.
+    damage()
+    ad.write_apps_yaml(budget_apps(monthly_quota=1000))
+    await ad.wait_for(
+        lambda: sum("API budget ready" in line for line in ad.log_lines) >= 2, timeout=10, message="the reload"
+    )
+    await ad.wait_idle()
+    assert ad.state(SENSOR) == 5 and ad.attributes(SENSOR)["quota_exhausted"] is False
+    [notice] = ledger_notices(ad)
+    assert "count unknown" in notice.data["title"] and LEDGER in notice.data["message"]
+    # The module loggers reach pytest's capture (their route into AppDaemon's log is issue 10, point 18).
+    assert f"budget_{SID.lower()}.json is unusable (inverters is 'six', not int)" in caplog.text
+    assert (folder / f"{LEDGER}.corrupt.1").exists()
+    assert (folder / f"{LEDGER}.journal.corrupt.1").exists()
+
+    # A full restart has no published count to go by: calls stop until a probe answers.
+    damage()
+    await ad.restart()
+    await ad.wait_for_entity(SENSOR)
+    assert ad.attributes(SENSOR)["quota_exhausted"] is True
+    assert (folder / f"{LEDGER}.corrupt.2").exists()  # the first copy set aside is kept
+    app = ad.get_app("apsystems_budget")
+
+    def ask() -> tuple[bool, str]:
+        with app.spending(1, "summary") as decision:
+            return bool(decision.allowed), str(decision.reason)
+
+    allowed, reason = await _run(ad, ask)
+    assert allowed and "probe" in reason
+    await send(ad, 0)  # the probe answered without 2005: calls resume
+    assert ad.attributes(SENSOR)["quota_exhausted"] is False

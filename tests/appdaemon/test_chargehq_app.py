@@ -58,6 +58,8 @@ PACING = FakeClock(datetime.now(timezone.utc))
 CLOCKED_APP = '''\
 """Test-only: the production app with the test's pacing clock (tests/appdaemon/test_chargehq_app.py)."""
 
+from typing import Any
+
 from chargehq.forwarder_app import ChargeHQForwarder
 from chargehq.sender import Clock
 from tests.appdaemon.test_chargehq_app import PACING
@@ -66,6 +68,20 @@ from tests.appdaemon.test_chargehq_app import PACING
 class ClockedForwarder(ChargeHQForwarder):
     def pacing_clock(self) -> Clock:
         return PACING
+
+
+class FlakyForwarder(ClockedForwarder):
+    """Publishing the status fails once, as it might while HA is away."""
+
+    def initialize(self) -> None:
+        self.publish_failures_left = 1
+        super().initialize()
+
+    def _publish(self, plan: Any) -> None:
+        if self.publish_failures_left > 0:
+            self.publish_failures_left -= 1
+            raise RuntimeError("injected failure while publishing the status")
+        super()._publish(plan)
 '''
 
 
@@ -485,7 +501,7 @@ async def test_failures_back_off_and_recover_never_closer_than_30_s_across_a_res
     [timer] = ad.scheduler_entries(APP)
     assert 55 < (timer.timestamp - datetime.now(timezone.utc)).total_seconds() <= 60
 
-    # Charge HQ stalls: the 8 s read timeout is a failure too, and runs outside the app's thread.
+    # Charge HQ stalls: the 6 s read timeout is a failure too, and runs outside the app's thread.
     receiver.stall_next(1, seconds=20)
     stalled = await push_cycle(ad, receiver, 60, timeout=15)
     assert stalled is not None and stalled.status is None
@@ -680,3 +696,36 @@ async def test_the_example_entry_forwards_apsystems_power(
     assert status(ad)[0] == "ok"
     [timer] = ad.scheduler_entries(APP)
     assert 55 < (timer.timestamp - datetime.now(timezone.utc)).total_seconds() <= 60
+
+
+async def test_a_second_forwarder_has_its_own_status_and_cannot_overwrite_the_first(
+    appdaemon_factory: HarnessFactory, testkit: Path, receiver: ChargeHQReceiver
+) -> None:
+    """A broken second forwarder used to publish ``unconfigured`` over the working one's status."""
+    ad = await appdaemon_factory({}, packages=[*repo_packages(), testkit])
+    await set_sensor(ad, "sensor.pv", "2500", "W")
+    broken = {"module": "chargehq.forwarder_app", "class": "ChargeHQForwarder", "endpoint": receiver.endpoint}
+    ad.write_apps_yaml({APP: app_entry(receiver, clocked=False, production="sensor.pv"), "Garage Forwarder": broken})
+    await settled(ad, receiver, pushes=1, timeout=10)
+    second = "sensor.garage_forwarder_push_status"
+    await ad.wait_for(lambda: ad.entity(second), message="the second forwarder's status")
+    await ad.wait_idle()
+    assert status(ad)[0] == "ok"  # the working forwarder keeps its id and its state
+    other = ad.entity(second)
+    assert other is not None and other.state == "unconfigured"
+    assert other.attributes["friendly_name"] == "Charge HQ push status (Garage Forwarder)"
+
+
+async def test_the_push_loop_survives_an_exception_in_its_callback(
+    appdaemon_factory: HarnessFactory, testkit: Path, receiver: ChargeHQReceiver
+) -> None:
+    """An exception after a push (here: publishing the status) used to leave no timer armed."""
+    entry = app_entry(receiver, production="sensor.pv")
+    entry["class"] = "FlakyForwarder"
+    ad = await appdaemon_factory({}, packages=[*repo_packages(), testkit])
+    await set_sensor(ad, "sensor.pv", "1200", "W")
+    ad.write_apps_yaml({APP: entry})
+    await settled(ad, receiver, pushes=1, timeout=10)  # the timer is armed again despite the failure
+    assert any("injected failure while publishing the status" in line for line in ad.log_lines)
+    assert body(await push_cycle(ad, receiver, 60))["siteMeters"] == {"production_kw": 1.2}
+    assert status(ad)[0] == "ok"

@@ -21,7 +21,7 @@ from chargehq.payload import (
 )
 from chargehq.sender import SenderStatus
 from chargehq.sources import ApsystemsSnapshot, Missing, Reading, read_sources
-from chargehq.status import STATUS_ENTITY, status_entity
+from chargehq.status import STATUS_ENTITY, status_entity, status_entity_id
 from tests.chargehq.conftest import API_KEY, T0
 
 
@@ -376,3 +376,64 @@ def test_status_state_follows_the_data_then_the_http_result() -> None:
             "equation_residual_kw": None,
         },
     )
+
+
+# ---- signs, sizes and times that cannot be real (issue 10, points 10 and 15) ---------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "states", "bad"),
+    [
+        ({"production": "sensor.pv"}, {"sensor.pv": ha("-3200")}, "production -3.2 must not be negative"),
+        (
+            {"production": "sensor.pv", "grid_import": "sensor.gi", "grid_export": "sensor.ge"},
+            {"sensor.pv": ha("1000"), "sensor.gi": ha("-500"), "sensor.ge": ha("0")},
+            "grid_import -0.5 must not be negative",
+        ),
+        (
+            {"production": "sensor.pv", "imported_kwh": "sensor.imp"},
+            {"sensor.pv": ha("1000"), "sensor.imp": ha("-12", unit="kWh")},
+            "imported_kwh -12 must not be negative",
+        ),
+        ({"production": "sensor.pv"}, {"sensor.pv": ha("-1000000000")}, "beyond any home installation"),
+    ],
+)
+def test_a_wrong_sign_or_impossible_size_is_an_error_push(
+    args: dict[str, Any], states: dict[str, Any], bad: str
+) -> None:
+    plan = plan_for(args, states)
+    assert plan.state == "error" and plan.site_meters is None
+    assert plan.error is not None and bad in plan.error
+    assert "siteMeters" not in wire(plan)
+
+
+def test_signed_fields_keep_their_sign_and_night_noise_reads_zero() -> None:
+    plan = plan_for(
+        {"production": "sensor.pv", "net_import": "sensor.grid", "battery_discharge": "sensor.bat"},
+        {"sensor.pv": ha("-4"), "sensor.grid": ha("-1500"), "sensor.bat": ha("-700")},
+    )
+    assert plan.state == "ok"
+    assert plan.site_meters is not None
+    assert plan.site_meters["production_kw"] == 0.0
+    assert plan.site_meters["net_import_kw"] == -1.5 and plan.site_meters["battery_discharge_kw"] == -0.7
+
+
+def test_apsystems_power_of_minus_a_megawatt_is_never_sent_as_production() -> None:
+    plan = plan_for({"production": "apsystems"}, {}, ApsystemsSnapshot(-1000.0, T0 - timedelta(minutes=5), 300))
+    assert plan.state == "error" and "siteMeters" not in wire(plan)
+    assert plan.error is not None and "must not be negative" in plan.error
+
+
+def test_a_reading_from_the_future_is_stale_and_tsms_never_in_the_future() -> None:
+    ahead = T0 + timedelta(hours=3)
+    plan = plan_for({"production": "apsystems"}, {}, ApsystemsSnapshot(2.0, ahead, 300))
+    assert plan.state == "source_stale" and plan.error is not None and "in the future" in plan.error
+    slightly = T0 + timedelta(seconds=30)  # within clock skew: fresh, but tsms is clamped to now
+    plan = plan_for({"production": "apsystems"}, {}, ApsystemsSnapshot(2.0, slightly, 300))
+    assert plan.state == "ok" and plan.tsms == epoch_ms(T0)
+
+
+def test_each_forwarder_has_its_own_status_entity() -> None:
+    assert status_entity_id("chargehq") == STATUS_ENTITY  # the example's app name: existing installs keep it
+    assert status_entity_id("ChargeHQ garage") == "sensor.chargehq_garage_push_status"
+    assert status_entity_id("---") == STATUS_ENTITY

@@ -6,6 +6,7 @@ import itertools
 import json
 import logging
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -185,7 +186,7 @@ def test_attempt_is_persisted_before_the_request(clock: FakeClock, tmp_path: Pat
     seen: list[dict[str, Any]] = []
 
     class CrashingSession(requests.Session):
-        def post(self, *args: Any, **kwargs: Any) -> requests.Response:
+        def request(self, *args: Any, **kwargs: Any) -> requests.Response:
             seen.append(json.loads(state.read_text()))
             raise KeyboardInterrupt  # the process dies mid-request
 
@@ -207,6 +208,19 @@ def test_unreadable_state_file_waits_on_the_safe_side(clock: FakeClock, tmp_path
     assert sender.seconds_until_allowed() == 60
     state.write_text(json.dumps({"last_attempt": "yesterday"}))
     assert Sender(API_KEY, clock=clock, state_path=state).seconds_until_allowed() == 60
+
+
+def test_a_state_file_that_is_a_folder_is_set_aside_and_pacing_persists_again(
+    receiver: ChargeHQReceiver, clock: FakeClock, tmp_path: Path
+) -> None:
+    state = tmp_path / "pacing.json"
+    state.mkdir()
+    sender = make_sender(receiver, clock, state_path=state)
+    assert sender.seconds_until_allowed() == 60  # the safe side
+    assert (tmp_path / "pacing.json.corrupt.1").is_dir()
+    clock.advance(60)
+    assert sender.push(BODY).accepted
+    assert json.loads(state.read_text())["consecutive_failures"] == 0
 
 
 def test_clock_going_back_does_not_stall_pushes(receiver: ChargeHQReceiver, clock: FakeClock, tmp_path: Path) -> None:
@@ -288,10 +302,48 @@ def test_timeouts_are_bounded() -> None:
 
 def test_plain_http_to_a_remote_host_warns(caplog: pytest.LogCaptureFixture) -> None:
     Sender(API_KEY, endpoint="http://api.chargehq.net/api/public/push-solar-data")
-    assert "not https" in caplog.text
+    assert "plain http://" in caplog.text
 
 
 def test_naive_clock_is_refused() -> None:
     sender = Sender(API_KEY, clock=lambda: T0.replace(tzinfo=None))
     with pytest.raises(ValueError, match="aware"):
         sender.due()
+
+
+def test_a_trickling_answer_fails_at_the_total_deadline(receiver: ChargeHQReceiver, clock: FakeClock) -> None:
+    # One byte every 0.5 s never trips the 2 s read timeout; the 1.5 s deadline ends it.
+    sender = make_sender(receiver, clock, deadline_s=1.5)
+    receiver.trickle_next(1, interval_s=0.5)
+    started = time.monotonic()
+    outcome = sender.push(BODY)
+    assert time.monotonic() - started < 3.0
+    assert outcome.attempted and not outcome.accepted
+    assert outcome.error is not None and "DeadlineExceeded" in outcome.error
+    assert sender.status.consecutive_failures == 1  # counted as a failed attempt
+    clock.advance(60)
+    assert sender.push(BODY).accepted
+
+
+def test_backoff_arithmetic_is_bounded_after_any_number_of_failures() -> None:
+    sender = Sender(API_KEY)
+    for failures in (1025, 10**6):
+        sender.consecutive_failures = failures
+        assert sender.current_interval_s() == MAX_BACKOFF_S
+
+
+def test_a_week_long_outage_then_recovery(receiver: ChargeHQReceiver, clock: FakeClock, tmp_path: Path) -> None:
+    sender = make_sender(receiver, clock, state_path=tmp_path / "pacing.json")
+    receiver.fail_next(None, status=503)
+    week = 7 * 24 * 3600.0
+    while (clock.now - T0).total_seconds() < week:
+        outcome = sender.push(BODY)
+        assert outcome.attempted and not outcome.accepted
+        clock.advance(sender.seconds_until_allowed())
+    assert sender.status.consecutive_failures > 1025  # past the old OverflowError
+    assert gaps([(p.wall - T0).total_seconds() for p in receiver.pushes])[-1] == MAX_BACKOFF_S
+    receiver.clear_faults()
+    recovered = sender.push(BODY)
+    assert recovered.accepted and sender.status.consecutive_failures == 0
+    clock.advance(sender.seconds_until_allowed())
+    assert sender.push(BODY).accepted

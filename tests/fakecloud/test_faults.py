@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 import requests
@@ -145,3 +146,34 @@ def test_unknown_kind_rejected() -> None:
         FaultInjector().inject("explode")
     with pytest.raises(ValueError):
         FaultInjector().inject("code", rate=2.0)
+
+
+def test_hostile_answers_on_demand(api: Api, cloud: FakeCloud) -> None:
+    """Redirect, deep nesting, inflation and garbage, as the client's bounds are tested against."""
+
+    def raw(**kwargs: Any) -> requests.Response:
+        path = summary(cloud)
+        return api.session.get(cloud.url + path, headers=api.headers(path, "GET"), timeout=10, **kwargs)
+
+    cloud.faults.from_dict({"kind": "redirect", "location": "https://collector.invalid/x", "times": 1})
+    redirected = raw(allow_redirects=False)
+    assert redirected.status_code == 302 and redirected.headers["Location"] == "https://collector.invalid/x"
+    cloud.faults.inject("nest", size=1000, times=1)
+    nested = api.request("GET", summary(cloud)).content
+    assert nested.startswith(b'{"code":0,"data":' + b"[" * 1000) and nested.endswith(b"]" * 1000 + b"}")
+    cloud.faults.inject("inflate", size=2_000_000, times=1)
+    inflated = raw(stream=True)
+    assert inflated.headers["Content-Encoding"] == "gzip" and int(inflated.headers["Content-Length"]) < 100_000
+    assert len(inflated.content) >= 2_000_000 and json.loads(inflated.content)["code"] == 0
+    cloud.faults.inject("corrupt", size=32, times=1)
+    garbage = api.request("GET", summary(cloud)).content
+    assert len(garbage) == 32
+    with pytest.raises(ValueError):
+        json.loads(garbage)
+    assert cloud.calls.total == 4  # each counted by the fake's quota like any other call
+
+
+def test_a_trickle_sends_one_byte_at_a_time(cloud: FakeCloud) -> None:
+    fault = cloud.faults.inject("trickle", delay_s=0.01, times=1)
+    assert fault.kind == "trickle" and fault.delay_s == 0.01
+    assert cloud.faults.inject("trickle", times=1).delay_s == 3.0  # the default pace of issue 10

@@ -35,6 +35,7 @@ TEST_SECRETS: dict[str, str] = {
     "aps_app_secret": "test-app-secret",
     "aps_sid": "TESTSID0001",
     "chargehq_api_key": "test-chargehq-key",
+    "appdaemon_http_password": "test-http-password-long-and-random",
 }
 
 
@@ -107,7 +108,20 @@ def test_appdaemon_example_validates_with_appdaemons_models(config_dir: Path) ->
     assert isinstance(hass, HASSConfig)
     assert hass.token.get_secret_value() == TEST_SECRETS["ha_token"]
     assert model.logs.root["main_log"].filename == "STDOUT"
-    assert model.http is not None
+    assert model.http is None and model.admin is None and model.api is None  # off unless a password is set
+
+
+def test_the_commented_web_server_has_a_password_and_validates(config_dir: Path) -> None:
+    """The admin UI and REST API show every app's args, secrets resolved: never without a password."""
+    lines = (config_dir / "appdaemon.yaml").read_text(encoding="utf-8").splitlines()
+    start = lines.index("# --- web server (enable only with the password) ---")
+    end = lines.index("# --- end of web server ---")
+    enabled = lines[: start + 1] + [line.removeprefix("# ") for line in lines[start + 1 : end]] + lines[end:]
+    (config_dir / "appdaemon.yaml").write_text("\n".join(enabled) + "\n", encoding="utf-8")
+    model = MainConfig.model_validate(read_appdaemon_yaml(config_dir))
+    assert model.admin is not None and model.api is not None
+    assert model.http is not None and model.http.password is not None
+    assert model.http.password.get_secret_value() == TEST_SECRETS["appdaemon_http_password"]
 
 
 def test_appdaemon_example_namespace_is_really_persistent(config_dir: Path) -> None:

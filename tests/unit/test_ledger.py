@@ -2,7 +2,9 @@
 
 import json
 import logging
+import os
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -11,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from apsystems.api.client import RequestRecord
-from apsystems.budget.ledger import CallLedger
+from apsystems.budget.ledger import CallLedger, LedgerProblem
 
 APP = "0123456789abcdef0123456789abcdef"
 OTHER = "fedcba9876543210fedcba9876543210"
@@ -66,7 +68,7 @@ def test_file_is_small_json_and_no_temporary_files_remain(path: Path) -> None:
     assert data["version"] == 1
     assert data["app_ids"][APP]["month"] == "2027-03"
     assert data["app_ids"][APP]["used"] == 1
-    assert [p.name for p in path.parent.iterdir()] == [path.name]
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name, path.name + ".journal"]
 
 
 def test_memory_only_ledger_writes_nothing(tmp_path: Path) -> None:
@@ -88,6 +90,7 @@ def test_missing_file_starts_fresh(path: Path, caplog: pytest.LogCaptureFixture)
     "content",
     [
         "{not json",
+        "\0\0\0\0",
         "[1, 2]",
         "",
         '{"version": 99, "app_ids": {}}',
@@ -97,38 +100,109 @@ def test_missing_file_starts_fresh(path: Path, caplog: pytest.LogCaptureFixture)
         '{"version": 1, "app_ids": {"X": {"month": "2027-03", "used": 3, "exhausted_at": "yesterday"}}}',
     ],
 )
-def test_corrupt_file_is_kept_aside_and_the_ledger_starts_fresh(
-    path: Path, content: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    path.write_text(content)
-    ledger = CallLedger(path, LONDON)
-    assert ledger.used(APP, at(2027, 3, 10, 12)) == 0
-    assert path.with_name(path.name + ".corrupt").read_text() == content
-    assert not path.exists()
-    assert caplog.records and caplog.records[-1].levelno >= logging.WARNING
-    ledger.record(APP, at(2027, 3, 10, 12))
-    assert CallLedger(path, LONDON).used(APP, at(2027, 3, 10, 12)) == 1
-
-
-def test_a_failed_write_keeps_the_old_file_and_the_count_in_memory(
-    path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_corrupt_file_never_lowers_the_count(path: Path, content: str, caplog: pytest.LogCaptureFixture) -> None:
     now = at(2027, 3, 10, 12)
     ledger = CallLedger(path, LONDON)
-    ledger.record(APP, now)
+    ledger.record(APP, now, code=0, count=950)
+    path.write_text(content)  # the main copy is damaged; the journal still has 950
+    problems: list[LedgerProblem] = []
+    reloaded = CallLedger(path, LONDON, on_problem=problems.append)
+    assert reloaded.used(APP, now) == 950
+    assert path.with_name(path.name + ".corrupt.1").read_text() == content
+    assert [p.kind for p in problems] == ["restored"] and path.name in problems[0].message
+    assert caplog.records and max(r.levelno for r in caplog.records) >= logging.WARNING
 
-    def disk_full(*_args: object) -> None:
+
+def test_nothing_trustworthy_stops_calls_until_a_probe(path: Path) -> None:
+    now = at(2027, 3, 10, 12)
+    CallLedger(path, LONDON).record(APP, now, code=0, count=950)
+    for copy in (path, path.with_name(path.name + ".journal")):
+        copy.write_bytes(b"\0" * 64)  # both copies NUL-filled
+    problems: list[LedgerProblem] = []
+    ledger = CallLedger(path, LONDON, on_problem=problems.append)
+    assert [p.kind for p in problems] == ["unverified"] and "calls stop" in problems[0].message
+    status = ledger.status(APP, now)
+    assert status.unverified and status.exhausted and status.probe_allowed  # the gate allows one probe only
+    # A restart before the probe still knows that this month's count is unknown.
+    assert CallLedger(path, LONDON).status(APP, now).unverified
+    ledger.record(APP, now, code=None)  # the probe failed on the way: still stopped, next probe in an hour
+    assert not ledger.status(APP, now + timedelta(minutes=5)).probe_allowed
+    assert ledger.status(APP, now + timedelta(hours=1)).probe_allowed
+    ledger.record(APP, now + timedelta(hours=1), code=0)  # answered without 2005: calls resume
+    assert not ledger.status(APP, now + timedelta(hours=1)).exhausted
+    assert CallLedger(path, LONDON).used(APP, now + timedelta(hours=1)) == 2
+    assert sorted(p.name for p in path.parent.glob("*.corrupt.*")) == [
+        "apsystems_ledger.json.corrupt.1",
+        "apsystems_ledger.json.journal.corrupt.1",
+    ]
+
+
+def test_a_floor_restores_the_published_count_and_lifts_the_stop(path: Path) -> None:
+    now = at(2027, 3, 10, 12)
+    path.write_text("")
+    ledger = CallLedger(path, LONDON)
+    assert ledger.status(APP, now).unverified
+    status = ledger.raise_floor(APP, now, 950)
+    assert status.used == 950 and not status.exhausted and not status.unverified
+    assert ledger.raise_floor(APP, now, 10).used == 950  # a floor never lowers
+    assert CallLedger(path, LONDON).used(APP, now) == 950
+    with pytest.raises(ValueError, match="floor"):
+        ledger.raise_floor(APP, now, -1)
+
+
+def test_an_unverified_month_ends_with_the_month(path: Path) -> None:
+    path.write_text("{")
+    ledger = CallLedger(path, LONDON)
+    assert ledger.status(APP, at(2027, 3, 10, 12)).unverified
+    assert not ledger.status(APP, at(2027, 4, 1, 0, 1)).exhausted
+
+
+def test_every_corrupt_copy_is_kept(path: Path) -> None:
+    for content in ("{one", "{two", "{three"):
+        path.write_text(content)
+        CallLedger(path, LONDON)
+    assert [path.with_name(f"{path.name}.corrupt.{n}").read_text() for n in (1, 2, 3)] == ["{one", "{two", "{three"]
+
+
+def test_a_failed_write_is_retried_reported_and_survives_a_restart(
+    path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Disk full: the atomic main copy cannot be replaced, the journal in reserved space still can.
+    now = at(2027, 3, 10, 12)
+    problems: list[LedgerProblem] = []
+    ledger = CallLedger(path, LONDON, on_problem=problems.append)
+    ledger.record(APP, now, count=4)
+    attempts: list[object] = []
+
+    def disk_full(*args: object) -> None:
+        attempts.append(args)
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("apsystems.common.json_file.os.replace", disk_full)
-    ledger.record(APP, now)  # must not raise into the client's call hook
-    assert ledger.used(APP, now) == 2
-    assert "Could not write" in caplog.text
-    assert json.loads(path.read_text())["app_ids"][APP]["used"] == 1
-    assert [p.name for p in path.parent.iterdir()] == [path.name]
+    for _ in range(4):
+        ledger.record(APP, now)  # must not raise into the client's call hook
+    assert ledger.used(APP, now) == 8
+    assert len(attempts) == 8  # every save tried twice
+    assert [p.kind for p in problems] == ["write_failed"]  # reported once, not at every call
+    assert "Could not write" in caplog.text and "No space left" in problems[0].message
+    assert json.loads(path.read_text())["app_ids"][APP]["used"] == 4
+    assert not list(path.parent.glob("*.tmp"))
+    assert CallLedger(path, LONDON).used(APP, now) == 8  # a restart now counts every call sent
     monkeypatch.undo()
     ledger.record(APP, now)
-    assert CallLedger(path, LONDON).used(APP, now) == 3
+    assert [p.kind for p in problems] == ["write_failed", "write_recovered"]
+    assert CallLedger(path, LONDON).used(APP, now) == 9
+
+
+def test_reload_never_lowers_the_count_in_memory(path: Path) -> None:
+    now = at(2027, 3, 10, 12)
+    ledger = CallLedger(path, LONDON)
+    ledger.record(APP, now, count=8)
+    stale = {"version": 1, "app_ids": {APP: {"month": "2027-03", "used": 4}, OTHER: {"month": "2027-03", "used": 3}}}
+    path.write_text(json.dumps(stale))
+    path.with_name(path.name + ".journal").write_text(json.dumps(stale))
+    ledger.reload()
+    assert ledger.used(APP, now) == 8 and ledger.used(OTHER, now) == 3
 
 
 # ---- months --------------------------------------------------------------------------------
@@ -333,3 +407,14 @@ def test_bad_inputs(path: Path) -> None:
         CallLedger(path, LONDON).record(APP, datetime(2027, 3, 10, 12))
     with pytest.raises(ValueError, match="time zone"):
         CallLedger(path, "Europe/Londres")
+
+
+def test_temporary_files_of_a_killed_write_are_removed_at_start_up(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = at(2027, 3, 10, 12)
+    CallLedger(path, LONDON).record(APP, now, count=3)
+    left = path.with_name(f".{path.name}.k1ll3d.tmp")
+    left.write_text('{"version": 1, "app_')
+    os.utime(left, (time.time() - 600, time.time() - 600))
+    monkeypatch.setattr("apsystems.common.json_file._swept", set())  # as in a new process: the folder not swept yet
+    assert CallLedger(path, LONDON).used(APP, now) == 3
+    assert not left.exists()

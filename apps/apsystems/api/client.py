@@ -16,14 +16,27 @@ from datetime import date
 from typing import Any, TypeVar
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
-from urllib3.util.retry import Retry
 
 from apsystems.api import records as rec
+from apsystems.api.bounded_http import (
+    DEFAULT_DEADLINE_S,
+    DEFAULT_MAX_BODY_BYTES,
+    MAX_DEADLINE_S,
+    BodyTooLarge,
+    DeadlineExceeded,
+    RedirectRefused,
+    bounded_request,
+    insecure_url_warning,
+    prepare_session,
+)
 from apsystems.api.errors import (
+    ApsystemsError,
+    BodyTooLargeError,
+    DeadlineError,
     HttpStatusError,
     NetworkError,
+    RedirectError,
     ResponseFormatError,
     ServerHttpError,
     error_for_code,
@@ -95,6 +108,17 @@ def _never_connected(exc: requests.RequestException) -> bool:
     return isinstance(inner, NewConnectionError)
 
 
+class _Failed(Exception):
+    """Internal: carries the typed error out of ``_exchange`` with what the call hook records."""
+
+    def __init__(self, error: ApsystemsError, status: int | None, label: str, *, reached_network: bool = True) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.status = status
+        self.label = label
+        self.reached_network = reached_network
+
+
 class ApsystemsClient:
     """One App ID's access to the OpenAPI; thread-safe enough for AppDaemon's worker threads.
 
@@ -112,6 +136,8 @@ class ApsystemsClient:
         storage_prefix: str = "/user",
         connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
         read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
+        deadline_s: float = DEFAULT_DEADLINE_S,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         on_request: CallHook | None = None,
         session: requests.Session | None = None,
         segment_overrides: Mapping[str, str] | None = None,
@@ -127,6 +153,10 @@ class ApsystemsClient:
             raise ValueError(f"connect_timeout_s {connect_timeout_s} must be in (0, {MAX_CONNECT_TIMEOUT_S}]")
         if not 0 < read_timeout_s <= MAX_READ_TIMEOUT_S:
             raise ValueError(f"read_timeout_s {read_timeout_s} must be in (0, {MAX_READ_TIMEOUT_S}]")
+        if not 0 < deadline_s <= MAX_DEADLINE_S:
+            raise ValueError(f"deadline_s {deadline_s} must be in (0, {MAX_DEADLINE_S}]")
+        if max_body_bytes < 1024:
+            raise ValueError(f"max_body_bytes {max_body_bytes} must be at least 1024")
         if not base_url.startswith(("https://", "http://")):
             raise ValueError(f"base_url {base_url!r} must start with https:// (or http:// for a local test server)")
         self._app_id = app_id.strip()
@@ -138,13 +168,12 @@ class ApsystemsClient:
         self.on_request = on_request
         self._segment_overrides = dict(segment_overrides or {})
         self._clock = clock
-        self._session = session or requests.Session()
-        self._session.verify = True
-        no_retries = HTTPAdapter(
-            max_retries=Retry(total=0, connect=0, read=0, redirect=0, status=0, raise_on_status=False)
-        )
-        self._session.mount("https://", no_retries)
-        self._session.mount("http://", no_retries)
+        self.deadline_s = deadline_s
+        self.max_body_bytes = max_body_bytes
+        self._session = prepare_session(session)
+        warning = insecure_url_warning(self.base_url, "APsystems base_url")
+        if warning:
+            _LOGGER.warning("%s", warning)
 
     @property
     def app_id(self) -> str:
@@ -175,32 +204,64 @@ class ApsystemsClient:
         started = time.monotonic()
         sent_at = self._clock()
         _LOGGER.debug("APsystems GET %s params=%s", path, query)
+        # Whatever happens once the request may have reached the server, it is reported exactly once.
+        result: tuple[int | None, int | None, str | None] = (None, None, "failed while reading the answer")
+        reached = True
         try:
-            response = self._session.get(self.base_url + path, params=query, headers=headers, timeout=self.timeout)
-        except requests.RequestException as exc:
-            kind = type(exc).__name__
-            if not _never_connected(exc):
-                self._report(path, query, sent_at, started, None, None, kind)
-            _LOGGER.debug("APsystems GET %s failed: %s", path, kind)
-            raise NetworkError(f"{kind} calling APsystems {path}: {_describe_network_error(exc)}") from None
-        text = response.content.decode("utf-8", errors="replace")
-        status = response.status_code
-        if not 200 <= status < 300:
-            self._report(path, query, sent_at, started, status, None, f"HTTP {status}")
-            _LOGGER.debug("APsystems GET %s -> HTTP %s body=%s", path, status, _preview(text))
-            error_type = ServerHttpError if status >= 500 else HttpStatusError
-            raise error_type(status, path, _preview(text))
-        try:
-            code, data = _parse_envelope(text)
-        except ResponseFormatError as exc:
-            self._report(path, query, sent_at, started, status, None, "bad envelope")
-            _LOGGER.debug("APsystems GET %s -> HTTP %s unreadable body=%s", path, status, _preview(text))
-            raise ResponseFormatError(f"{exc} (request {path}, body {_preview(text)!r})") from None
-        self._report(path, query, sent_at, started, status, code, None)
-        _LOGGER.debug("APsystems GET %s -> HTTP %s code=%s body=%s", path, status, code, _preview(text))
+            status, code, data = self._exchange(path, query, headers)
+            result = (status, code, None)
+        except _Failed as failed:
+            reached = failed.reached_network
+            result = (failed.status, None, failed.label)
+            raise failed.error from None
+        finally:
+            if reached:
+                self._report(path, query, sent_at, started, *result)
         if code != 0:
             raise error_for_code(code, path)
         return data
+
+    def _exchange(self, path: str, query: Mapping[str, str], headers: Mapping[str, str]) -> tuple[int, int, Any]:
+        """The bounded request and the envelope: ``(status, code, data)``; every failure a typed error."""
+        try:
+            response = bounded_request(
+                self._session,
+                "GET",
+                self.base_url + path,
+                params=query,
+                headers=headers,
+                timeout=self.timeout,
+                deadline_s=self.deadline_s,
+                max_body_bytes=self.max_body_bytes,
+            )
+        except DeadlineExceeded as exc:
+            _LOGGER.debug("APsystems GET %s: %s", path, exc)
+            late = DeadlineError(f"DeadlineExceeded calling APsystems {path}: {exc}")
+            raise _Failed(late, None, "deadline") from None
+        except RedirectRefused as exc:
+            _LOGGER.warning("APsystems GET %s: %s", path, exc)
+            raise _Failed(RedirectError(exc.status, path, exc.target_host), exc.status, "redirect") from None
+        except BodyTooLarge as exc:
+            _LOGGER.warning("APsystems GET %s: %s", path, exc)
+            raise _Failed(BodyTooLargeError(f"{exc} (request {path})"), None, "body too large") from None
+        except requests.RequestException as exc:
+            kind = type(exc).__name__
+            _LOGGER.debug("APsystems GET %s failed: %s", path, kind)
+            message = f"{kind} calling APsystems {path}: {_describe_network_error(exc)}"
+            raise _Failed(NetworkError(message), None, kind, reached_network=not _never_connected(exc)) from None
+        text, status = response.text, response.status
+        if not 200 <= status < 300:
+            _LOGGER.debug("APsystems GET %s -> HTTP %s body=%s", path, status, _preview(text))
+            error_type = ServerHttpError if status >= 500 else HttpStatusError
+            raise _Failed(error_type(status, path, _preview(text)), status, f"HTTP {status}")
+        try:
+            code, data = _parse_envelope(text)
+        except ResponseFormatError as exc:
+            _LOGGER.debug("APsystems GET %s -> HTTP %s unreadable body=%s", path, status, _preview(text))
+            unreadable = ResponseFormatError(f"{exc} (request {path}, body {_preview(text)!r})")
+            raise _Failed(unreadable, status, "bad envelope") from None
+        _LOGGER.debug("APsystems GET %s -> HTTP %s code=%s body=%s", path, status, code, _preview(text))
+        return status, code, data
 
     def _report(
         self,
@@ -353,6 +414,8 @@ def _parse_envelope(text: str) -> tuple[int, Any]:
         body = json.loads(text)
     except ValueError:
         raise ResponseFormatError("the response body is not JSON") from None
+    except RecursionError:
+        raise ResponseFormatError("the response body is JSON nested too deeply to read") from None
     if not isinstance(body, dict) or "code" not in body:
         raise ResponseFormatError("the response is not the {code, data} envelope")
     code = body["code"]

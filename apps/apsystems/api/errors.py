@@ -159,3 +159,19 @@ def error_for_code(code: int, path: str = "") -> ApiError:
 
 class NetworkError(TransientError):
     """The request failed on the way: connection refused or dropped, DNS, TLS, or a timeout."""
+
+
+class DeadlineError(NetworkError):
+    """No complete answer within the request's total deadline (a slow or trickling server)."""
+
+
+class BodyTooLargeError(ResponseFormatError):
+    """The answer was larger than the size cap; it was not read further."""
+
+
+class RedirectError(HttpStatusError):
+    """The server answered with a redirect: never followed, since it would carry the signed headers away."""
+
+    def __init__(self, status: int, path: str, target_host: str) -> None:
+        self.target_host = target_host
+        super().__init__(status, path, f"redirect to host {target_host!r} refused")

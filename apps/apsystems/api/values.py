@@ -6,12 +6,15 @@ has nothing; a value we cannot read becomes None rather than a wrong number.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 from apsystems.api.errors import ResponseFormatError
+
+_LOGGER = logging.getLogger(__name__)
 
 
 def to_float(value: Any) -> float | None:
@@ -22,7 +25,7 @@ def to_float(value: Any) -> float | None:
         number = float(value)
     elif isinstance(value, str):
         text = value.strip()
-        if not text or text.lower() in {"null", "none", "nan", "-"}:
+        if not text or text.lower() in {"null", "none", "-"}:
             return None
         try:
             number = float(text)
@@ -30,7 +33,10 @@ def to_float(value: Any) -> float | None:
             return None
     else:
         return None
-    return number if math.isfinite(number) else None
+    if not math.isfinite(number):
+        _LOGGER.warning("APsystems sent %r, which is not a finite number; read as unknown", value)
+        return None
+    return number
 
 
 def to_int(value: Any) -> int | None:

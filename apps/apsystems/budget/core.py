@@ -41,7 +41,7 @@ from apsystems.budget.pacing import BudgetPlanner, CallDecision, Fleet, Plan, Po
 from apsystems.budget.scheduling import next_poll_at
 from apsystems.budget.solar_window import Site, SolarCalendar, SolarWindow
 from apsystems.budget.static_interval import static_interval
-from apsystems.common.json_file import read_json_object, write_json_atomic
+from apsystems.common.json_file import Schema, read_json_object, write_json_atomic
 from apsystems.common.months import zone
 
 _LOGGER = logging.getLogger(__name__)
@@ -82,6 +82,18 @@ def legacy_ledger_file_name(app_id: str) -> str:
 
 def _log_to_module(message: str, level: str) -> None:
     _LOGGER.log(logging.getLevelName(level), message)
+
+
+STATE_SCHEMA: Schema = {
+    "inverters": int,
+    "ecus": int,
+    "poll_source": str,
+    "time_zone": str,
+    "known": bool,
+    "notified": dict,
+    "fixed_sent": dict,
+    "last_poll_at": str,
+}
 
 
 class BudgetCore:
@@ -361,7 +373,8 @@ class BudgetCore:
     def _load(self) -> Mapping[str, Any]:
         if self._state_path is None:
             return {}
-        return read_json_object(self._state_path) or {}
+        # Wrong types (a hand-edited {"inverters": "six"}) set the file aside and start from defaults.
+        return read_json_object(self._state_path, STATE_SCHEMA) or {}
 
     def _save(self) -> None:
         if self._state_path is None:

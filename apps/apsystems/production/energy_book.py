@@ -9,6 +9,7 @@ No published total ever goes down: HA would read a drop as a meter reset.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -139,7 +140,8 @@ class EnergyBook:
         self.roll_to(day)
         if summary.today is not None:
             self.apply_today(day, summary.today)
-        today = summary.today or 0.0
+        # Without the summary's today (not uploaded yet, or rejected), today's known progress.
+        today = summary.today if summary.today is not None else self.today_kwh
         if summary.month is not None:
             self.month_start_kwh = round(max(0.0, summary.month - today), 4)
         if summary.year is not None:
@@ -181,9 +183,11 @@ class EnergyBook:
 
 
 def _float_or_none(value: Any) -> float | None:
+    """A stored energy: finite and not negative, else unknown (an Infinity once written must not come back)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    number = float(value)
+    return number if math.isfinite(number) and number >= 0 else None
 
 
 def _date_or_none(value: Any) -> date | None:

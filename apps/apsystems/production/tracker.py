@@ -28,6 +28,7 @@ from apsystems.budget.pacing import PollSource
 from apsystems.common.json_file import read_json_object, write_json_atomic
 from apsystems.common.months import localize
 from apsystems.production.energy_book import HOURS, EnergyBook
+from apsystems.production.plausibility import Limits, PlausibilityGuard
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -171,7 +172,12 @@ class ProductionTracker:
         self.power: PowerReading | None = None
         self.closing_summary_day: date | None = None
         self.last_poll_at: datetime | None = None
+        self.guard = PlausibilityGuard(sid)
         self._load()
+
+    def set_capacity(self, capacity_kw: float | None) -> None:
+        """The site's capacity (system details) bounds what a reading may claim."""
+        self.guard.limits = Limits.for_capacity(capacity_kw)
 
     @property
     def calls_per_poll(self) -> int:
@@ -225,7 +231,7 @@ class ProductionTracker:
                 curves = []
                 for eid in self.eids:
                     try:
-                        curves.append(self.client.ecu_energy_minutely(self.sid, eid, day))
+                        curves.append(self.guard.curve(self.client.ecu_energy_minutely(self.sid, eid, day)))
                     except NoDataError:
                         continue
                 if not curves:
@@ -234,9 +240,9 @@ class ProductionTracker:
                 power = latest_power(day, curves, self.tz)
             else:
                 hourly = self.client.system_energy(self.sid, "hourly", day)
-                values = [v or 0.0 for v in hourly.values][:HOURS]
+                values = self.guard.hourly([v or 0.0 for v in hourly.values][:HOURS])
                 values += [0.0] * (HOURS - len(values))
-                self.book.apply_today(day, sum(values), values)
+                self.book.apply_today(day, self.guard.today_kwh(sum(values), now.astimezone(self.tz)), values)
                 power = power_from_hourly(day, values, now, self.tz)
         except ApsystemsError as exc:
             self.save()  # remember the attempt, so a restart does not poll again at once
@@ -267,6 +273,7 @@ class ProductionTracker:
             summary = self.client.system_summary(self.sid)
         except ApsystemsError as exc:
             return outcome_of(exc)
+        summary = self.guard.summary(summary, now.astimezone(self.tz), self.book.total_kwh)
         self.book.apply_summary(day, summary)
         if closing:
             self.closing_summary_day = day
