@@ -1,9 +1,12 @@
-"""A real Home Assistant 2025.4 for the end-to-end suite: configuration, start/stop, onboarding, APIs.
+"""A real Home Assistant 2026.11 for the end-to-end suite: configuration, start/stop, onboarding, APIs.
 
 Facts this relies on are in ``shared/reference/ha-e2e-notes.md``:
 
 * A minimal ``configuration.yaml`` (no ``default_config``: it would pull in cloud, zeroconf,
-  bluetooth and more), HTTP on 127.0.0.1 only, the recorder committing every second.
+  bluetooth and more), the recorder committing every second.
+* HTTP on 127.0.0.1 only, written to ``.storage/http`` (2026.11 no longer trusts ``http:`` in
+  the YAML: it would make it a pending trial that reverts to 0.0.0.0:8123 unless confirmed in
+  the UI within 5 minutes). The stored entry is built by the installed release's own schema.
 * Started as ``.venv-ha/bin/hass -c <dir> --skip-pip``; ``scripts/ha_env.py`` installed the
   packages it would otherwise install at its first start.
 * Headless onboarding: ``POST /api/onboarding/users`` -> auth code -> ``POST /auth/token`` ->
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +59,7 @@ class HomeAssistant:
         time_zone: str,
         stub_analytics: bool = False,
     ) -> None:
+        self.hass_bin = hass_bin
         self.config_dir = config_dir
         self.port = port
         self.latitude = latitude
@@ -91,7 +96,6 @@ class HomeAssistant:
                 "currency": "EUR",
                 "country": "DE",
             },
-            "http": {"server_host": "127.0.0.1", "server_port": self.port},
             "api": None,
             "websocket_api": None,
             "recorder": {"commit_interval": 1},
@@ -101,6 +105,9 @@ class HomeAssistant:
             "logger": {"default": "info"},
         }
         (self.config_dir / "configuration.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        storage = self.config_dir / ".storage"
+        storage.mkdir(exist_ok=True)
+        (storage / "http").write_text(json.dumps(self.http_storage()), encoding="utf-8")
         if self.stub_analytics:
             stub = self.config_dir / "custom_components" / "analytics"
             stub.mkdir(parents=True, exist_ok=True)
@@ -120,6 +127,31 @@ class HomeAssistant:
                 "async def async_setup(hass, config):\n    return True\n",
                 encoding="utf-8",
             )
+
+    def http_storage(self) -> dict[str, Any]:
+        """``.storage/http``: a confirmed (``stable``) config on 127.0.0.1:port, no pending trial.
+
+        The entry is filled in by the release's own ``HTTP_STORAGE_SCHEMA`` (run with its
+        interpreter), so every default it stores (SSL profile, CORS, ...) is what it expects.
+        """
+        script = (
+            "import json, sys\n"
+            "from homeassistant.components.http import config as c\n"
+            "from homeassistant.util import dt\n"
+            "stable = dict(c.HTTP_STORAGE_SCHEMA({'server_host': ['127.0.0.1'], 'server_port': int(sys.argv[1])}))\n"
+            "stable['ssl_profile'] = str(getattr(stable['ssl_profile'], 'value', stable['ssl_profile']))\n"
+            "stable.update(created_at=dt.utcnow().isoformat(), error=None, error_message=None)\n"
+            "print(json.dumps({'version': c.STORAGE_VERSION, 'minor_version': c.STORAGE_MINOR_VERSION,"
+            " 'key': c.STORAGE_KEY, 'data': {'stable': stable, 'pending': None, 'yaml_migration_done': True}}))\n"
+        )
+        python = self.hass_bin.with_name("python")
+        result = subprocess.run(  # our HA venv's interpreter, fixed script
+            [str(python), "-c", script, str(self.port)], capture_output=True, text=True, timeout=120, check=False
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"cannot build .storage/http with {python}: {result.stderr.strip()[-2000:]}")
+        document: dict[str, Any] = json.loads(result.stdout)
+        return document
 
     def start(self, timeout: float = 120.0) -> None:
         self.process.start()
