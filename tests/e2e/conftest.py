@@ -1,7 +1,7 @@
 """Session fixtures of the end-to-end suite: the fakes, one Home Assistant, one AppDaemon.
 
 Everything binds 127.0.0.1. The fake APsystems cloud and the Charge HQ receiver run in this
-pytest process; Home Assistant (``.venv-ha``, Python 3.13) and AppDaemon (``.venv``) run as
+pytest process; Home Assistant 2026.11 (``.venv-ha``, Python 3.14) and AppDaemon (``.venv``) run as
 child processes in their own process groups and are stopped by the fixtures' finalizers
 (and, should those not run, by an ``atexit`` hook in ``tests/e2e/processes.py``).
 

@@ -9,9 +9,10 @@ Facts this relies on are in ``shared/reference/ha-e2e-notes.md``:
   the UI within 5 minutes). The stored entry is built by the installed release's own schema.
 * Started as ``.venv-ha/bin/hass -c <dir> --skip-pip``; ``scripts/ha_env.py`` installed the
   packages it would otherwise install at its first start.
-* Headless onboarding: ``POST /api/onboarding/users`` -> auth code -> ``POST /auth/token`` ->
-  websocket ``auth/long_lived_access_token``. ``/api/onboarding/core_config`` is never posted
-  (it adds integrations that reach the internet).
+* Headless onboarding: ``POST /api/onboarding/users`` -> auth code -> ``POST /auth/token``,
+  then the ``analytics`` and ``integration`` steps, then websocket ``auth/long_lived_access_token``.
+  ``/api/onboarding/core_config`` is never posted (it adds integrations that reach the
+  internet): ``.storage/onboarding`` has that step done before the first start.
 * Persistent notifications are read over the websocket (``persistent_notification/get``).
 
 mDNS: Home Assistant's analytics integration creates the shared HTTP client, whose mDNS
@@ -25,6 +26,7 @@ creates the resolver; the suite's loopback check holds either way.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import subprocess
 from pathlib import Path
@@ -108,6 +110,10 @@ class HomeAssistant:
         storage = self.config_dir / ".storage"
         storage.mkdir(exist_ok=True)
         (storage / "http").write_text(json.dumps(self.http_storage()), encoding="utf-8")
+        # Onboarding's core_config step, posted, would add integrations that reach the internet
+        # (met, radio_browser, google_translate, shopping_list): it is stored as done instead.
+        onboarding = {"version": 4, "minor_version": 1, "key": "onboarding", "data": {"done": ["core_config"]}}
+        (storage / "onboarding").write_text(json.dumps(onboarding), encoding="utf-8")
         if self.stub_analytics:
             stub = self.config_dir / "custom_components" / "analytics"
             stub.mkdir(parents=True, exist_ok=True)
@@ -206,6 +212,16 @@ class HomeAssistant:
         )
         response.raise_for_status()
         access_token = str(response.json()["access_token"])
+        # The remaining steps, as the onboarding pages would post them, so that a browser that
+        # logs in lands on the dashboards and not on the onboarding wizard.
+        bearer = {"Authorization": f"Bearer {access_token}"}
+        requests.post(f"{self.url}/api/onboarding/analytics", headers=bearer, timeout=HTTP_TIMEOUT).raise_for_status()
+        requests.post(
+            f"{self.url}/api/onboarding/integration",
+            headers=bearer,
+            json={"client_id": client_id, "redirect_uri": f"{client_id}?auth_callback=1"},
+            timeout=HTTP_TIMEOUT,
+        ).raise_for_status()
         token = self.ws(
             {"type": "auth/long_lived_access_token", "client_name": "apsystems-e2e", "lifespan": 30},
             token=access_token,
@@ -242,8 +258,18 @@ class HomeAssistant:
     # ---- websocket ---------------------------------------------------------------------------
 
     def ws(self, *commands: dict[str, Any], token: str | None = None, timeout: float = 30.0) -> list[Any]:
-        """Send ``commands`` on one authenticated websocket connection; their results, in order."""
-        return asyncio.run(self._ws(list(commands), token or self._headers()["Authorization"][7:], timeout))
+        """Send ``commands`` on one authenticated websocket connection; their results, in order.
+
+        Where this thread already runs an event loop (Playwright's sync API does), the exchange
+        runs on a loop of its own in a worker thread.
+        """
+        coroutine = self._ws(list(commands), token or self._headers()["Authorization"][7:], timeout)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(coroutine)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as worker:
+            return worker.submit(asyncio.run, coroutine).result()
 
     async def _ws(self, commands: list[dict[str, Any]], token: str, timeout: float) -> list[Any]:
         results: list[Any] = []
@@ -298,6 +324,28 @@ class HomeAssistant:
                     "service_data": {"notification_id": notification_id},
                 }
             )
+
+    def save_dashboard(self, url_path: str, title: str, config: dict[str, Any]) -> None:
+        """Create (once) a storage-mode dashboard at ``/<url_path>`` and save ``config`` as its content."""
+        listed = self.ws({"type": "lovelace/dashboards/list"})[0]
+        if not any(item.get("url_path") == url_path for item in listed):
+            self.ws(
+                {
+                    "type": "lovelace/dashboards/create",
+                    "url_path": url_path,
+                    "title": title,
+                    "icon": "mdi:solar-power",
+                    "show_in_sidebar": True,
+                    "require_admin": False,
+                    "mode": "storage",
+                }
+            )
+        self.ws({"type": "lovelace/config/save", "url_path": url_path, "config": config})
+
+    def dashboard(self, url_path: str) -> dict[str, Any]:
+        """The stored content of a storage-mode dashboard, as the frontend loads it."""
+        config: dict[str, Any] = self.ws({"type": "lovelace/config", "url_path": url_path, "force": True})[0]
+        return config
 
     def log_text(self) -> str:
         path = self.config_dir / "home-assistant.log"
