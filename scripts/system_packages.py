@@ -3,11 +3,11 @@
 ``make test`` runs it before building Home Assistant's venv:
 
 * ``patchelf``: points Debian sid's Python 3.14 at its private prefix (``scripts/ha_python.py``);
-* ``chromium`` and ``chromium-driver``: the headless browser that renders the dashboard in Home
+* ``chromium``, ``chromium-driver`` and ``fonts-liberation``: the headless browser that renders the dashboard in Home
   Assistant's real frontend (``tests/e2e/test_06_dashboard.py``; Playwright drives Debian's
   Chromium and never downloads a browser of its own).
 
-Each is looked up by the command it provides; when all are there nothing runs (no network).
+Each is looked up by the command (or font file) it provides; when all are there nothing runs (no network).
 Otherwise ``apt-get update`` and ``apt-get install -y --no-install-recommends`` of the missing
 ones, as root (or through ``sudo -n``); without either, a clear error lists what to install.
 
@@ -21,12 +21,15 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-# Debian package -> the command it provides
+# Debian package -> the command (or absolute file) it provides
 PACKAGES: dict[str, str] = {
     "patchelf": "patchelf",
     "chromium": "chromium",
     "chromium-driver": "chromedriver",
+    # a Recommends of chromium (installed without recommends): text in the screenshot
+    "fonts-liberation": "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
 }
 
 
@@ -34,8 +37,12 @@ class PackagesError(RuntimeError):
     """The packages are missing and cannot be installed here."""
 
 
+def _present(provided: str) -> bool:
+    return Path(provided).is_file() if provided.startswith("/") else shutil.which(provided) is not None
+
+
 def missing(packages: dict[str, str] = PACKAGES) -> list[str]:
-    return [package for package, command in packages.items() if shutil.which(command) is None]
+    return [package for package, provided in packages.items() if not _present(provided)]
 
 
 def _privilege_prefix() -> list[str]:
@@ -70,7 +77,7 @@ def install(packages: list[str]) -> None:
             raise PackagesError(f"`{' '.join(argv)}` failed (exit {result.returncode}):\n{tail}")
     still = missing({package: PACKAGES[package] for package in packages})
     if still:
-        raise PackagesError(f"installed, but the commands of {', '.join(still)} are still not on PATH")
+        raise PackagesError(f"installed, but what {', '.join(still)} provide is still missing")
     print(f"system_packages: ready in {time.monotonic() - started:.0f} s", flush=True)
 
 

@@ -174,7 +174,7 @@ def _inverters(cloud: FakeCloud) -> list[Inverter]:
 @pytest.fixture(scope="session")
 def e2e_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
     if not HASS_BIN.is_file():
-        message = f"{HASS_BIN} is missing: run `make e2e-env` (python3 scripts/ha_env.py) first"
+        message = f"{HASS_BIN} is missing: run `make e2e-env` (python3 -m scripts.ha_env) first"
         if os.environ.get("APS_E2E_REQUIRED") == "1":
             pytest.fail(message)
         pytest.skip(message)
