@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,6 @@ def test_without_root_or_sudo_the_error_names_the_command(tmp_path: Path, monkey
     apt_get.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
     apt_get.chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))  # apt-get, but no sudo
-    monkeypatch.setattr(system_packages.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(system_packages.PackagesError, match=r"sudo apt-get install -y patchelf chromium"):
         system_packages.install(["patchelf", "chromium"])
