@@ -277,8 +277,10 @@ class PrivateApt:
         self.arch = arch
 
     def options(self) -> list[str]:
+        """``-c`` our apt.conf (read after the system's: it clears the system's hooks) and the private paths."""
         root = self.root
         return [
+            "-c", str(root / "apt.conf"),
             "-o", f"Dir::Etc::SourceList={root / 'sources.list'}",
             "-o", f"Dir::Etc::SourceParts={root / 'sources.list.d'}",
             "-o", f"Dir::Etc::Preferences={root / 'preferences'}",
@@ -290,8 +292,6 @@ class PrivateApt:
             "-o", f"APT::Architectures={self.arch}",
             "-o", "Debug::NoLocking=true",
             "-o", "Acquire::Languages=none",
-            "-o", "APT::Update::Post-Invoke=",
-            "-o", "APT::Update::Post-Invoke-Success=",
         ]  # fmt: skip
 
     def prepare(self) -> None:
@@ -301,6 +301,11 @@ class PrivateApt:
         (self.root / "sources.list").write_text(f"deb {signed}{self.mirror} {SUITE} main\n", encoding="utf-8")
         (self.root / "status").write_text("", encoding="utf-8")
         (self.root / "preferences").write_text("", encoding="utf-8")
+        # The system's apt.conf.d may run hooks after an update (e.g. deleting /var/cache/apt/*.bin,
+        # notifying PackageKit): they are cleared, so that nothing outside our folder changes.
+        update_hooks = [f"APT::Update::{hook}" for hook in ("Pre-Invoke", "Post-Invoke", "Post-Invoke-Success")]
+        hooks = [*update_hooks, "DPkg::Pre-Invoke", "DPkg::Post-Invoke"]
+        (self.root / "apt.conf").write_text("".join(f"#clear {hook};\n" for hook in hooks), encoding="utf-8")
 
     def update(self) -> None:
         apt_get = _require("apt-get", "download", "this set-up needs apt (a Debian-based machine)")
