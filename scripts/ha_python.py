@@ -376,7 +376,8 @@ def patch(layout: Layout) -> None:
     prefix = str(layout.prefix)
     for config in [*layout.stdlib.glob("_sysconfigdata_*.py"), *layout.stdlib.glob("_sysconfig_vars_*.json")]:
         text = config.read_text(encoding="utf-8")
-        # Every absolute /usr path (quoted, after =, -I, -L or a space) moves into the prefix.
+        # Every standalone absolute /usr path (quoted, after = or a space) moves into the prefix;
+        # compiler flags such as -I/usr/include keep pointing at the system, which builds extensions.
         text = re.sub(r"(?<![\w./-])/usr(?=/|['\" ]|$)", prefix + "/usr", text)
         config.write_text(text, encoding="utf-8")
     real = layout.prefix / "usr" / "include" / layout.triplet / "python3.14" / "pyconfig.h"
