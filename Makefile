@@ -1,11 +1,13 @@
 # Two entry points for people: `make demo` (offline demo) and `make test` (every test).
-# Both create and fill the virtual environments they need (`make test` also builds .venv-ha, Home
-# Assistant for the end-to-end suite, which needs a Python 3.13); nothing else has to be installed.
+# Both create and fill the virtual environments they need; `make test` also installs the Debian
+# packages it lacks (patchelf, chromium, chromium-driver), provides a Python >= 3.14.2 (found, or set
+# up once from Debian's binary packages into ~/.cache/apsystems-chargehq) and builds .venv-ha, Home
+# Assistant 2026.11 for the end-to-end suite; nothing else has to be installed.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# Home Assistant for the end-to-end suite: its own venv on Python 3.13 (scripts/ha_env.py).
+# Home Assistant for the end-to-end suite: its own venv on Python 3.14 (scripts/ha_env.py).
 HA_VENV := .venv-ha
 # pytest runs in a private network namespace with only loopback (scripts/netns.py), so that
 # nothing the end-to-end suite starts can listen beyond 127.0.0.1/::1.
@@ -20,9 +22,10 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 
 venv: $(STAMP)
 
-## Home Assistant 2025.4.4 in $(HA_VENV) (Python 3.13); a no-op when its stamp matches the pins.
+## Debian packages, Python 3.14 and Home Assistant 2026.11 in $(HA_VENV); each a no-op when already there.
 e2e-env:
-	$(PYTHON) scripts/ha_env.py
+	$(PYTHON) -m scripts.system_packages
+	$(PYTHON) -m scripts.ha_env
 
 ## Offline demo against the fake APsystems cloud.
 demo: $(STAMP)

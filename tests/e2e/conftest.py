@@ -1,7 +1,7 @@
 """Session fixtures of the end-to-end suite: the fakes, one Home Assistant, one AppDaemon.
 
 Everything binds 127.0.0.1. The fake APsystems cloud and the Charge HQ receiver run in this
-pytest process; Home Assistant (``.venv-ha``, Python 3.13) and AppDaemon (``.venv``) run as
+pytest process; Home Assistant 2026.11 (``.venv-ha``, Python 3.14) and AppDaemon (``.venv``) run as
 child processes in their own process groups and are stopped by the fixtures' finalizers
 (and, should those not run, by an ``atexit`` hook in ``tests/e2e/processes.py``).
 
@@ -174,7 +174,7 @@ def _inverters(cloud: FakeCloud) -> list[Inverter]:
 @pytest.fixture(scope="session")
 def e2e_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
     if not HASS_BIN.is_file():
-        message = f"{HASS_BIN} is missing: run `make e2e-env` (python3 scripts/ha_env.py) first"
+        message = f"{HASS_BIN} is missing: run `make e2e-env` (python3 -m scripts.ha_env) first"
         if os.environ.get("APS_E2E_REQUIRED") == "1":
             pytest.fail(message)
         pytest.skip(message)

@@ -1,14 +1,18 @@
-"""A real Home Assistant 2025.4 for the end-to-end suite: configuration, start/stop, onboarding, APIs.
+"""A real Home Assistant 2026.11 for the end-to-end suite: configuration, start/stop, onboarding, APIs.
 
 Facts this relies on are in ``shared/reference/ha-e2e-notes.md``:
 
 * A minimal ``configuration.yaml`` (no ``default_config``: it would pull in cloud, zeroconf,
-  bluetooth and more), HTTP on 127.0.0.1 only, the recorder committing every second.
+  bluetooth and more), the recorder committing every second.
+* HTTP on 127.0.0.1 only, written to ``.storage/http`` (2026.11 no longer trusts ``http:`` in
+  the YAML: it would make it a pending trial that reverts to 0.0.0.0:8123 unless confirmed in
+  the UI within 5 minutes). The stored entry is built by the installed release's own schema.
 * Started as ``.venv-ha/bin/hass -c <dir> --skip-pip``; ``scripts/ha_env.py`` installed the
   packages it would otherwise install at its first start.
-* Headless onboarding: ``POST /api/onboarding/users`` -> auth code -> ``POST /auth/token`` ->
-  websocket ``auth/long_lived_access_token``. ``/api/onboarding/core_config`` is never posted
-  (it adds integrations that reach the internet).
+* Headless onboarding: ``POST /api/onboarding/users`` -> auth code -> ``POST /auth/token``,
+  then the ``analytics`` and ``integration`` steps, then websocket ``auth/long_lived_access_token``.
+  ``/api/onboarding/core_config`` is never posted (it adds integrations that reach the
+  internet): ``.storage/onboarding`` has that step done before the first start.
 * Persistent notifications are read over the websocket (``persistent_notification/get``).
 
 mDNS: Home Assistant's analytics integration creates the shared HTTP client, whose mDNS
@@ -22,7 +26,9 @@ creates the resolver; the suite's loopback check holds either way.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +61,7 @@ class HomeAssistant:
         time_zone: str,
         stub_analytics: bool = False,
     ) -> None:
+        self.hass_bin = hass_bin
         self.config_dir = config_dir
         self.port = port
         self.latitude = latitude
@@ -91,7 +98,6 @@ class HomeAssistant:
                 "currency": "EUR",
                 "country": "DE",
             },
-            "http": {"server_host": "127.0.0.1", "server_port": self.port},
             "api": None,
             "websocket_api": None,
             "recorder": {"commit_interval": 1},
@@ -101,6 +107,13 @@ class HomeAssistant:
             "logger": {"default": "info"},
         }
         (self.config_dir / "configuration.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        storage = self.config_dir / ".storage"
+        storage.mkdir(exist_ok=True)
+        (storage / "http").write_text(json.dumps(self.http_storage()), encoding="utf-8")
+        # Onboarding's core_config step, posted, would add integrations that reach the internet
+        # (met, radio_browser, google_translate, shopping_list): it is stored as done instead.
+        onboarding = {"version": 4, "minor_version": 1, "key": "onboarding", "data": {"done": ["core_config"]}}
+        (storage / "onboarding").write_text(json.dumps(onboarding), encoding="utf-8")
         if self.stub_analytics:
             stub = self.config_dir / "custom_components" / "analytics"
             stub.mkdir(parents=True, exist_ok=True)
@@ -120,6 +133,31 @@ class HomeAssistant:
                 "async def async_setup(hass, config):\n    return True\n",
                 encoding="utf-8",
             )
+
+    def http_storage(self) -> dict[str, Any]:
+        """``.storage/http``: a confirmed (``stable``) config on 127.0.0.1:port, no pending trial.
+
+        The entry is filled in by the release's own ``HTTP_STORAGE_SCHEMA`` (run with its
+        interpreter), so every default it stores (SSL profile, CORS, ...) is what it expects.
+        """
+        script = (
+            "import json, sys\n"
+            "from homeassistant.components.http import config as c\n"
+            "from homeassistant.util import dt\n"
+            "stable = dict(c.HTTP_STORAGE_SCHEMA({'server_host': ['127.0.0.1'], 'server_port': int(sys.argv[1])}))\n"
+            "stable['ssl_profile'] = str(getattr(stable['ssl_profile'], 'value', stable['ssl_profile']))\n"
+            "stable.update(created_at=dt.utcnow().isoformat(), error=None, error_message=None)\n"
+            "print(json.dumps({'version': c.STORAGE_VERSION, 'minor_version': c.STORAGE_MINOR_VERSION,"
+            " 'key': c.STORAGE_KEY, 'data': {'stable': stable, 'pending': None, 'yaml_migration_done': True}}))\n"
+        )
+        python = self.hass_bin.with_name("python")
+        result = subprocess.run(  # our HA venv's interpreter, fixed script
+            [str(python), "-c", script, str(self.port)], capture_output=True, text=True, timeout=120, check=False
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"cannot build .storage/http with {python}: {result.stderr.strip()[-2000:]}")
+        document: dict[str, Any] = json.loads(result.stdout)
+        return document
 
     def start(self, timeout: float = 120.0) -> None:
         self.process.start()
@@ -174,6 +212,16 @@ class HomeAssistant:
         )
         response.raise_for_status()
         access_token = str(response.json()["access_token"])
+        # The remaining steps, as the onboarding pages would post them, so that a browser that
+        # logs in lands on the dashboards and not on the onboarding wizard.
+        bearer = {"Authorization": f"Bearer {access_token}"}
+        requests.post(f"{self.url}/api/onboarding/analytics", headers=bearer, timeout=HTTP_TIMEOUT).raise_for_status()
+        requests.post(
+            f"{self.url}/api/onboarding/integration",
+            headers=bearer,
+            json={"client_id": client_id, "redirect_uri": f"{client_id}?auth_callback=1"},
+            timeout=HTTP_TIMEOUT,
+        ).raise_for_status()
         token = self.ws(
             {"type": "auth/long_lived_access_token", "client_name": "apsystems-e2e", "lifespan": 30},
             token=access_token,
@@ -210,8 +258,18 @@ class HomeAssistant:
     # ---- websocket ---------------------------------------------------------------------------
 
     def ws(self, *commands: dict[str, Any], token: str | None = None, timeout: float = 30.0) -> list[Any]:
-        """Send ``commands`` on one authenticated websocket connection; their results, in order."""
-        return asyncio.run(self._ws(list(commands), token or self._headers()["Authorization"][7:], timeout))
+        """Send ``commands`` on one authenticated websocket connection; their results, in order.
+
+        Where this thread already runs an event loop (Playwright's sync API does), the exchange
+        runs on a loop of its own in a worker thread.
+        """
+        coroutine = self._ws(list(commands), token or self._headers()["Authorization"][7:], timeout)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(coroutine)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as worker:
+            return worker.submit(asyncio.run, coroutine).result()
 
     async def _ws(self, commands: list[dict[str, Any]], token: str, timeout: float) -> list[Any]:
         results: list[Any] = []
@@ -266,6 +324,28 @@ class HomeAssistant:
                     "service_data": {"notification_id": notification_id},
                 }
             )
+
+    def save_dashboard(self, url_path: str, title: str, config: dict[str, Any]) -> None:
+        """Create (once) a storage-mode dashboard at ``/<url_path>`` and save ``config`` as its content."""
+        listed = self.ws({"type": "lovelace/dashboards/list"})[0]
+        if not any(item.get("url_path") == url_path for item in listed):
+            self.ws(
+                {
+                    "type": "lovelace/dashboards/create",
+                    "url_path": url_path,
+                    "title": title,
+                    "icon": "mdi:solar-power",
+                    "show_in_sidebar": True,
+                    "require_admin": False,
+                    "mode": "storage",
+                }
+            )
+        self.ws({"type": "lovelace/config/save", "url_path": url_path, "config": config})
+
+    def dashboard(self, url_path: str) -> dict[str, Any]:
+        """The stored content of a storage-mode dashboard, as the frontend loads it."""
+        config: dict[str, Any] = self.ws({"type": "lovelace/config", "url_path": url_path, "force": True})[0]
+        return config
 
     def log_text(self) -> str:
         path = self.config_dir / "home-assistant.log"

@@ -17,6 +17,7 @@ import math
 import sys
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any, TextIO
 
 from apsystems.budget.pacing import QUOTA_LIMITS, BudgetSettings, Fleet
@@ -111,6 +112,9 @@ def add_plan_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
         "--year", default=None, type=_integer("year", *YEAR_LIMITS), help="year to simulate (default: this year)"
     )
     plan.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    plan.add_argument(
+        "--plot", type=Path, default=None, metavar="FILE", help="also draw calls and data age by month (matplotlib)"
+    )
     return plan
 
 
@@ -156,6 +160,14 @@ def run_plan(args: argparse.Namespace, out: TextIO) -> int:
     except ValueError as exc:
         print(f"python -m apsystems plan: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if getattr(args, "plot", None) is not None:
+        from apsystems.plan_plot import PlotUnavailableError, plot_report  # noqa: PLC0415 - matplotlib only for --plot
+
+        try:
+            plot_report(report, args.plot)
+        except (PlotUnavailableError, OSError) as exc:
+            print(f"python -m apsystems plan: error: --plot {args.plot}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     if args.json:
         json.dump(report_json(report), out, indent=2)
         out.write("\n")
