@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from apsystems.budget_sim import Scenario
-from apsystems.cli import main
-from apsystems.pacing import BudgetSettings, Fleet
-from apsystems.plan_cli import EXIT_USAGE, build_report
-from apsystems.solar_window import Site
+from apsystems.budget.pacing import BudgetSettings, Fleet
+from apsystems.budget.simulation import Scenario
+from apsystems.budget.solar_window import Site
+from apsystems.cli.main import main
+from apsystems.cli.plan import EXIT_USAGE, build_report
 
 pytest.importorskip("matplotlib", reason="matplotlib is a development dependency (requirements-dev.txt)")
 
-from apsystems.plan_plot import draw_report
+from apsystems.cli.plan_plot import draw_report
 
 LONDON = (
     "--lat",

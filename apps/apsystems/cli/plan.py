@@ -161,7 +161,7 @@ def run_plan(args: argparse.Namespace, out: TextIO) -> int:
         print(f"python -m apsystems plan: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if getattr(args, "plot", None) is not None:
-        from apsystems.plan_plot import PlotUnavailableError, plot_report  # noqa: PLC0415 - matplotlib only for --plot
+        from apsystems.cli.plan_plot import PlotUnavailableError, plot_report  # noqa: PLC0415 - matplotlib only for --plot
 
         try:
             plot_report(report, args.plot)

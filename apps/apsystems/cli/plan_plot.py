@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from apsystems.budget_sim import YearFigures
-    from apsystems.plan_cli import PlanReport
+    from apsystems.budget.simulation import YearFigures
+    from apsystems.cli.plan import PlanReport
 
 MONTH_LABELS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
