@@ -81,6 +81,9 @@ class ProductionApp(Hass):
 
     def terminate(self) -> None:
         stop_library_logs(self)
+        check = getattr(self, "check", None)  # None when initialize() failed
+        if check is not None:
+            check.close()
         client = getattr(self, "client", None)  # None when initialize() failed
         if client is not None:
             client.close()

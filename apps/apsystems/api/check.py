@@ -28,6 +28,8 @@ class CheckReport:
     """What the check found, line by line; ``failed_code`` is the API's code when it failed on one."""
 
     sid: str
+    day: date | None = None
+    time_zone: str | None = None
     lines: list[str] = field(default_factory=list)
     ok: bool = False
     auth_failed: bool = False
@@ -37,6 +39,34 @@ class CheckReport:
 
     def say(self, text: str) -> None:
         self.lines.append(text)
+
+    def start(self, client: ApsystemsClient) -> None:
+        self.say(f"Checking system {self.sid} at {client.base_url} …")
+
+    def run_step(self, step: CheckStep, client: ApsystemsClient) -> bool:
+        """One call of the check; False (and the failure explained) when the check must stop here."""
+        try:
+            step(client, self)
+        except AuthError as exc:
+            self.auth_failed = True
+            self.failed_code = exc.code
+            self.say(f"FAILED: APsystems answered code {exc.code}: {describe_code(exc.code or 0)}")
+            self.say(f"What to check: {exc.advice}")
+            return False
+        except ApsystemsError as exc:
+            self.failed_code = exc.code
+            self.say(f"FAILED: {exc}")
+            if exc.advice:
+                self.say(f"What to check: {exc.advice}")
+            return False
+        if step is CHECK_STEPS[-1]:
+            self.ok = True
+            self.say("OK: the credentials work.")
+        return True
+
+    def stop(self, reason: str) -> None:
+        """The check could not go on for a reason of ours (the budget refused a call)."""
+        self.say(f"Stopped: {reason}")
 
     @property
     def text(self) -> str:
@@ -55,50 +85,54 @@ class CheckReport:
 
 def run_check(client: ApsystemsClient, sid: str, day: date | None = None) -> CheckReport:
     """Spend up to four calls on ``sid`` and report in plain words; never raises an API error."""
-    report = CheckReport(sid)
-    report.say(f"Checking system {sid} at {client.base_url} …")
-    try:
-        details = client.system_details(sid)
-        report.say(
-            f"System {details.sid or sid}: capacity {_kw(details.capacity_kw)}, time zone {details.timezone or '?'}, "
-            f"{len(details.ecus)} ECU(s): {', '.join(e.raw for e in details.ecus) or 'none'}."
-        )
-        summary = client.system_summary(sid)
-        report.lifetime_kwh = summary.lifetime
-        report.say(
-            f"Energy: lifetime {_kwh(summary.lifetime)}, this year {_kwh(summary.year)}, "
-            f"this month {_kwh(summary.month)}, today {_kwh(summary.today)}."
-        )
-        hourly_day = day or _today_in(details.timezone)
-        hourly = _optional(lambda: client.system_energy(sid, "hourly", hourly_day))
-        if hourly is None:
-            report.say(
-                f"Hourly energy for {hourly_day}: no data yet (code 1001; normal at night or for a future date)."
-            )
-        else:
-            producing = sum(1 for v in hourly.values if v)
-            report.say(
-                f"Hourly energy for {hourly_day}: {len(hourly.values)} hours, sum {hourly.total:.2f} kWh, "
-                f"{producing} hour(s) with production."
-            )
-        ecus = client.inverters(sid)
-        report.inverters = sum(len(e.inverters) for e in ecus)
-        report.say(describe_inverters(ecus))
-    except AuthError as exc:
-        report.auth_failed = True
-        report.failed_code = exc.code
-        report.say(f"FAILED: APsystems answered code {exc.code}: {describe_code(exc.code or 0)}")
-        report.say(f"What to check: {exc.advice}")
-        return report
-    except ApsystemsError as exc:
-        report.failed_code = exc.code
-        report.say(f"FAILED: {exc}")
-        if exc.advice:
-            report.say(f"What to check: {exc.advice}")
-        return report
-    report.ok = True
-    report.say("OK: the credentials work.")
+    report = CheckReport(sid, day=day)
+    report.start(client)
+    for step in CHECK_STEPS:
+        if not report.run_step(step, client):
+            break
     return report
+
+
+def _details(client: ApsystemsClient, report: CheckReport) -> None:
+    details = client.system_details(report.sid)
+    report.time_zone = details.timezone
+    report.say(
+        f"System {details.sid or report.sid}: capacity {_kw(details.capacity_kw)}, "
+        f"time zone {details.timezone or '?'}, "
+        f"{len(details.ecus)} ECU(s): {', '.join(e.raw for e in details.ecus) or 'none'}."
+    )
+
+
+def _summary(client: ApsystemsClient, report: CheckReport) -> None:
+    summary = client.system_summary(report.sid)
+    report.lifetime_kwh = summary.lifetime
+    report.say(
+        f"Energy: lifetime {_kwh(summary.lifetime)}, this year {_kwh(summary.year)}, "
+        f"this month {_kwh(summary.month)}, today {_kwh(summary.today)}."
+    )
+
+
+def _hourly(client: ApsystemsClient, report: CheckReport) -> None:
+    hourly_day = report.day or _today_in(report.time_zone)
+    hourly = _optional(lambda: client.system_energy(report.sid, "hourly", hourly_day))
+    if hourly is None:
+        report.say(f"Hourly energy for {hourly_day}: no data yet (code 1001; normal at night or for a future date).")
+        return
+    producing = sum(1 for v in hourly.values if v)
+    report.say(
+        f"Hourly energy for {hourly_day}: {len(hourly.values)} hours, sum {hourly.total:.2f} kWh, "
+        f"{producing} hour(s) with production."
+    )
+
+
+def _inverters(client: ApsystemsClient, report: CheckReport) -> None:
+    ecus = client.inverters(report.sid)
+    report.inverters = sum(len(e.inverters) for e in ecus)
+    report.say(describe_inverters(ecus))
+
+
+CheckStep = Callable[[ApsystemsClient, CheckReport], None]
+CHECK_STEPS: tuple[CheckStep, ...] = (_details, _summary, _hourly, _inverters)  # one API call each
 
 
 def _optional(call: Callable[[], T]) -> T | None:
