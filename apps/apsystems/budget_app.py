@@ -17,6 +17,8 @@ from typing import Any
 
 from appdaemon.plugins.hass.hassapi import Hass
 
+from apsystems import __version__
+from apsystems.api.check import CHECK_EVENT
 from apsystems.api.client import RequestRecord
 from apsystems.budget.config import BudgetConfig, parse_budget_args
 from apsystems.budget.core import BudgetCore, Notice, ledger_file_name, legacy_ledger_file_name
@@ -24,12 +26,22 @@ from apsystems.budget.ledger import CallLedger
 from apsystems.budget.ledger_alerts import ledger_problem_handler, published_floor
 from apsystems.budget.pacing import BudgetSettings, CallDecision, Fleet, Plan, PollSource
 from apsystems.budget.solar_window import SolarWindow
+from apsystems.common.location import Location, site_location
 from apsystems.ha.publisher import SetStatePublisher
-from apsystems.ha.support import Notifier, app_logger, forward_library_logs, state_dir, stop_library_logs
+from apsystems.ha.support import (
+    Notifier,
+    app_logger,
+    forward_library_logs,
+    log_version,
+    state_dir,
+    stop_library_logs,
+    warn_once,
+)
 from apsystems.ha.wiring import claim_app_id, release_app_id
 from apsystems.production.entities import api_calls_entity
 
 REFRESH_S = 300
+CHECK_ON_START_DELAY_S = 20
 
 
 class BudgetApp(Hass):
@@ -39,17 +51,25 @@ class BudgetApp(Hass):
 
     def initialize(self) -> None:
         forward_library_logs(self)
+        log_version(self)
         self.core = None
+        home = self._home_location()
         try:
             self.cfg: BudgetConfig = parse_budget_args(
                 self.args,
-                default_latitude=float(self.AD.config.latitude),
-                default_longitude=float(self.AD.config.longitude),
-                default_time_zone=str(self.AD.time_zone),
+                default_latitude=home.latitude,
+                default_longitude=home.longitude,
+                default_time_zone=home.time_zone,
             )
         except ValueError as exc:
             self.log(f"Configuration error: {exc}", level="ERROR")
             raise
+        overridden = {"latitude", "longitude", "time_zone"} & set(self.args)
+        self.log(
+            f"Solar window at {self.cfg.latitude:g}, {self.cfg.longitude:g} ({self.cfg.time_zone}), from "
+            + (f"apps.yaml ({', '.join(sorted(overridden))}) and " if overridden else "")
+            + f"{home.source}"
+        )
         claim_app_id(self.cfg.app_id, self.name)
         self.entity = api_calls_entity(self.cfg.sid)
         self.entity_id = self.entity.entity_id
@@ -76,6 +96,9 @@ class BudgetApp(Hass):
         self._adopt_published_count()
         self._publish()
         self.run_every(self._refresh, f"now+{REFRESH_S}", REFRESH_S)
+        if self.cfg.check_on_start:
+            # The production app (which holds the App Secret) runs the check; it starts after this app.
+            self.run_in(self._ask_for_check, CHECK_ON_START_DELAY_S)
         self.log(
             f"API budget ready: {self.core.status().used} of {self.cfg.settings.quota} calls used this month"
         )
@@ -171,6 +194,25 @@ class BudgetApp(Hass):
         self._notify(self.budget.record(record))
         self._publish()
 
+    def _home_location(self) -> Location:
+        """Home Assistant's location and time zone (the HASS plugin's config), else AppDaemon's."""
+        appdaemon = Location(
+            float(self.AD.config.latitude), float(self.AD.config.longitude), str(self.AD.time_zone), "AppDaemon"
+        )
+        try:
+            ha_config = self.get_plugin_config()
+        except Exception as exc:  # no HASS plugin in this namespace
+            self.log(f"No Home Assistant config ({type(exc).__name__}); using AppDaemon's location", level="DEBUG")
+            ha_config = None
+        home, warning = site_location(ha_config, appdaemon)
+        if warning:
+            warn_once(self, warning)
+        return home
+
+    def _ask_for_check(self, **_kwargs: Any) -> None:
+        self.log(f"check_on_start: asking for the credential check of system {self.cfg.sid}")
+        self.fire_event(CHECK_EVENT, sid=self.cfg.sid)
+
     def _adopt_published_count(self) -> None:
         """The count AppDaemon restored for the sensor is a floor: a damaged ledger never counts fewer calls."""
         floor = published_floor(self.get_state(self.entity_id, attribute="all"), self.budget.status().month)
@@ -190,4 +232,4 @@ class BudgetApp(Hass):
     def _publish(self) -> None:
         used, attributes, notices = self.budget.sensor()
         self._notify(notices)
-        self.publisher.publish(self.entity, used, attributes)
+        self.publisher.publish(self.entity, used, {**attributes, "version": __version__})

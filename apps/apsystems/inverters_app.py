@@ -33,7 +33,7 @@ from apsystems.api.errors import ApsystemsError
 from apsystems.api.records import InverterInfo, channels_for_model
 from apsystems.common.months import zone_or
 from apsystems.ha.publisher import SetStatePublisher
-from apsystems.ha.support import forward_library_logs, state_dir, stop_library_logs
+from apsystems.ha.support import forward_library_logs, log_version, state_dir, stop_library_logs
 from apsystems.ha.wiring import budget_client, find_budget
 from apsystems.inverters.config import InvertersConfig, parse_inverters_args
 from apsystems.inverters.entities import (
@@ -75,6 +75,7 @@ class InvertersApp(Hass):
 
     def initialize(self) -> None:
         forward_library_logs(self)
+        log_version(self)
         self._lock = threading.RLock()
         try:
             self.cfg: InvertersConfig = parse_inverters_args(self.args)

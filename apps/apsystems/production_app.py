@@ -13,10 +13,18 @@ from typing import Any
 
 from appdaemon.plugins.hass.hassapi import Hass
 
+from apsystems.api.check import CHECK_EVENT
 from apsystems.api.client import ApsystemsClient
 from apsystems.common.months import zone_or
+from apsystems.ha.check import CredentialCheck
 from apsystems.ha.publisher import SetStatePublisher
-from apsystems.ha.support import forward_library_logs, state_dir, stop_library_logs
+from apsystems.ha.support import (
+    ensure_user_namespace,
+    forward_library_logs,
+    log_version,
+    state_dir,
+    stop_library_logs,
+)
 from apsystems.ha.wiring import budget_client, find_budget
 from apsystems.inverters.scan import checked_site
 from apsystems.inverters.site_store import SiteInfo, SiteStore, discover
@@ -35,6 +43,8 @@ class ProductionApp(Hass):
 
     def initialize(self) -> None:
         forward_library_logs(self)
+        log_version(self)
+        ensure_user_namespace(self, NAMESPACE)  # shared with the Charge HQ forwarder; no appdaemon.yaml edit
         self.client: ApsystemsClient | None = None
         try:
             self.cfg: ProductionConfig = parse_production_args(self.args)
@@ -64,9 +74,16 @@ class ProductionApp(Hass):
         self._share_warned = False
         self._publish(self.get_now())  # last known values first: HA forgets set_state entities on restart
         self._schedule(MIN_DELAY_S)
+        self.check = CredentialCheck(
+            self, self.cfg.sid, self.budget, lambda: budget_client(self.cfg, self.budget, self.name)
+        )
+        self.listen_event(self.check.on_event, CHECK_EVENT)
 
     def terminate(self) -> None:
         stop_library_logs(self)
+        check = getattr(self, "check", None)  # None when initialize() failed
+        if check is not None:
+            check.close()
         client = getattr(self, "client", None)  # None when initialize() failed
         if client is not None:
             client.close()
@@ -219,11 +236,11 @@ class ProductionApp(Hass):
                 replace=True,
                 check_existence=False,
             )
-        except Exception as exc:  # the user namespace is missing from appdaemon.yaml
+        except Exception as exc:  # the user namespace could not be created at start-up
             if not self._share_warned:
                 self._share_warned = True
                 self.log(
-                    f"Cannot share production with other apps ({exc}); add the namespace '{NAMESPACE}'"
-                    " to appdaemon.yaml as in appdaemon.yaml.example",
+                    f"Cannot share production with other apps ({exc}); the user namespace '{NAMESPACE}'"
+                    " could not be created (see the start-up log)",
                     level="WARNING",
                 )

@@ -5,6 +5,7 @@ It depends on ``apsystems`` only through this small surface, and never on an APs
 - ``apsystems.common.args.APPDAEMON_KEYS``: the keys AppDaemon puts into every app's args;
 - ``apsystems.api.bounded_http``: HTTP with a total deadline, a body cap and no redirects;
 - ``apsystems.common.json_file``: the one atomic JSON writer and reader;
-- ``apsystems.ha.support.publish_state``: publishing an entity (the AppDaemon 4.5.13 workaround);
+- ``apsystems.ha.support``: ``publish_state`` (the AppDaemon 4.5.13 workaround), ``log_version`` and
+  ``ensure_user_namespace`` (the shared namespace, created at run time);
 - ``apsystems.production.share``: the latest production the production app shares.
 """

@@ -33,7 +33,7 @@ from typing import Any
 from appdaemon.plugins.hass.hassapi import Hass
 
 from apsystems.common.json_file import read_json_object, write_json_atomic
-from apsystems.ha.support import publish_state
+from apsystems.ha.support import ensure_user_namespace, log_version, publish_state
 from apsystems.production.share import NAMESPACE, ProductionShare, production_entity
 from chargehq.config import APSYSTEMS, ChargeHQConfig, parse_config
 from chargehq.errors import ConfigError, redact
@@ -135,6 +135,8 @@ class ChargeHQForwarder(Hass):
 
     def initialize(self) -> None:
         """Validate the args, publish the last known status, and start the push loop."""
+        log_version(self)
+        ensure_user_namespace(self, NAMESPACE)  # where the production app shares its latest power
         self._sender: Sender | None = None
         self._settings: AppSettings | None = None
         self._in_flight: Future[Any] | None = None

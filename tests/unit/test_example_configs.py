@@ -19,10 +19,7 @@ from appdaemon import utils as ad_utils
 from appdaemon.adapi import ADAPI
 from appdaemon.models.config import AllAppConfig, AppConfig, GlobalModule, MainConfig
 from appdaemon.models.config.plugin import HASSConfig
-from appdaemon.utils import ADWritebackType
 from pydantic import ValidationError
-
-from tests.support.appdaemon_harness import DEFAULT_USER_NAMESPACE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APPDAEMON_EXAMPLE = REPO_ROOT / "appdaemon.yaml.example"
@@ -37,6 +34,9 @@ TEST_SECRETS: dict[str, str] = {
     "chargehq_api_key": "test-chargehq-key",
     "appdaemon_http_password": "test-http-password-long-and-random",
 }
+
+
+TEST_SUPERVISOR_TOKEN = "test-supervisor-token"
 
 
 def secret_names(path: Path) -> set[str]:
@@ -62,6 +62,7 @@ def secret_names(path: Path) -> set[str]:
 @pytest.fixture
 def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An AppDaemon config dir holding the examples as real file names and a test secrets.yaml."""
+    monkeypatch.setenv("SUPERVISOR_TOKEN", TEST_SUPERVISOR_TOKEN)  # what the add-on's environment has
     # AppDaemon keeps the last secrets it loaded in a module global; restore it afterwards.
     monkeypatch.setattr(ad_utils, "secrets", None)
     (tmp_path / "secrets.yaml").write_text(yaml.safe_dump(TEST_SECRETS), encoding="utf-8")
@@ -93,8 +94,12 @@ def test_every_secret_used_has_a_test_value(example: Path) -> None:
     assert not missing, f"{example.name} uses !secret names with no test value: {sorted(missing)}"
 
 
-def test_appdaemon_example_uses_a_secret_for_the_token() -> None:
-    assert "ha_token" in secret_names(APPDAEMON_EXAMPLE)
+def test_appdaemon_example_needs_no_secret_inside_the_add_on() -> None:
+    """The add-on's own default: the Supervisor's token from the environment, no ha_token secret."""
+    assert secret_names(APPDAEMON_EXAMPLE) == set()
+    text = APPDAEMON_EXAMPLE.read_text(encoding="utf-8")
+    assert "token: !env_var SUPERVISOR_TOKEN" in text
+    assert "#   token: !secret ha_token" in text  # shown, commented, for installs outside the add-on
 
 
 def test_appdaemon_example_validates_with_appdaemons_models(config_dir: Path) -> None:
@@ -102,11 +107,12 @@ def test_appdaemon_example_validates_with_appdaemons_models(config_dir: Path) ->
 
     ad_config = model.appdaemon
     assert isinstance(ad_config.elevation, int)
-    assert ad_config.time_zone.zone == "Australia/Sydney"
+    assert ad_config.time_zone.zone == "Europe/Amsterdam"  # the add-on's default; the apps use HA's
     assert ad_config.app_dir == config_dir / "apps"
     hass = ad_config.plugins["HASS"]
     assert isinstance(hass, HASSConfig)
-    assert hass.token.get_secret_value() == TEST_SECRETS["ha_token"]
+    assert hass.token.get_secret_value() == TEST_SUPERVISOR_TOKEN
+    assert not ad_config.namespaces  # the apps create their namespace at run time
     assert model.logs.root["main_log"].filename == "STDOUT"
     assert model.http is None and model.admin is None and model.api is None  # off unless a password is set
 
@@ -122,15 +128,6 @@ def test_the_commented_web_server_has_a_password_and_validates(config_dir: Path)
     assert model.admin is not None and model.api is not None
     assert model.http is not None and model.http.password is not None
     assert model.http.password.get_secret_value() == TEST_SECRETS["appdaemon_http_password"]
-
-
-def test_appdaemon_example_namespace_is_really_persistent(config_dir: Path) -> None:
-    """``persist`` must come out True: with ``writeback`` alone 4.5.13 leaves it False (#2533)."""
-    model = MainConfig.model_validate(read_appdaemon_yaml(config_dir))
-
-    namespace = model.appdaemon.namespaces[DEFAULT_USER_NAMESPACE]
-    assert namespace.persist is True
-    assert namespace.writeback == ADWritebackType.safe
 
 
 def test_apps_example_validates_and_every_app_imports(config_dir: Path) -> None:

@@ -34,6 +34,7 @@ OWN_KEYS = frozenset(
         "state_dir",
         "sunrise_offset",
         "sunset_offset",
+        "check_on_start",
     }
 )
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class BudgetConfig:
     month_time_zone: str | None
     sunrise_offset_min: float
     sunset_offset_min: float
+    check_on_start: bool = False
 
 
 def _offset(args: Mapping[str, Any], key: str) -> float:
@@ -61,6 +63,13 @@ def _degrees(args: Mapping[str, Any], key: str, default: float, limit: float) ->
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not -limit <= value <= limit:
         raise ValueError(f"{key} {value!r} must be a number of degrees from {-limit:g} to {limit:g}")
     return float(value)
+
+
+def _flag(args: Mapping[str, Any], key: str) -> bool:
+    value = args.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{key} {value!r} must be true or false")
+    return value
 
 
 def _zone_name(key: str, name: str) -> None:
@@ -106,4 +115,5 @@ def parse_budget_args(
         month_time_zone=None if month_tz is None else str(month_tz),
         sunrise_offset_min=_offset(args, "sunrise_offset"),
         sunset_offset_min=_offset(args, "sunset_offset"),
+        check_on_start=_flag(args, "check_on_start"),
     )

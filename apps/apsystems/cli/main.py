@@ -11,16 +11,13 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import TextIO, TypeVar
+from typing import TextIO
 
+from apsystems.api.check import run_check
 from apsystems.api.client import DEFAULT_BASE_URL, ApsystemsClient
-from apsystems.api.errors import ApsystemsError, AuthError, NoDataError, describe_code
-from apsystems.api.records import EcuDevices
 from apsystems.cli.plan import add_plan_parser, run_plan
-
-T = TypeVar("T")
 
 ENV_APP_ID = "APS_APP_ID"
 ENV_APP_SECRET = "APS_APP_SECRET"  # noqa: S105 - the name of a variable, not a secret
@@ -88,81 +85,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
 
 def _check(client: ApsystemsClient, sid: str, day: date | None, out: TextIO) -> int:
-    def say(text: str) -> None:
-        print(text, file=out)
-
-    say(f"Checking system {sid} at {client.base_url} …")
-    try:
-        details = client.system_details(sid)
-        say(
-            f"System {details.sid or sid}: capacity {_kw(details.capacity_kw)}, time zone {details.timezone or '?'}, "
-            f"{len(details.ecus)} ECU(s): {', '.join(e.raw for e in details.ecus) or 'none'}."
-        )
-        summary = client.system_summary(sid)
-        say(
-            f"Energy: lifetime {_kwh(summary.lifetime)}, this year {_kwh(summary.year)}, "
-            f"this month {_kwh(summary.month)}, today {_kwh(summary.today)}."
-        )
-        hourly_day = day or _today_in(details.timezone)
-        hourly = _optional(lambda: client.system_energy(sid, "hourly", hourly_day))
-        if hourly is None:
-            say(f"Hourly energy for {hourly_day}: no data yet (code 1001; normal at night or for a future date).")
-        else:
-            producing = sum(1 for v in hourly.values if v)
-            say(
-                f"Hourly energy for {hourly_day}: {len(hourly.values)} hours, sum {hourly.total:.2f} kWh, "
-                f"{producing} hour(s) with production."
-            )
-        ecus = client.inverters(sid)
-        say(_describe_inverters(ecus))
-    except AuthError as exc:
-        say(f"FAILED: APsystems answered code {exc.code}: {describe_code(exc.code or 0)}")
-        say(f"What to check: {exc.advice}")
-        return EXIT_AUTH
-    except ApsystemsError as exc:
-        say(f"FAILED: {exc}")
-        if exc.advice:
-            say(f"What to check: {exc.advice}")
-        return EXIT_API
-    say("OK: the credentials work.")
-    return EXIT_OK
-
-
-def _optional(call: Callable[[], T]) -> T | None:
-    """Run ``call``; 1001 (no data) is a normal answer, not a failure."""
-    try:
-        return call()
-    except NoDataError:
-        return None
-
-
-def _describe_inverters(ecus: Sequence[EcuDevices]) -> str:
-    total = sum(len(e.inverters) for e in ecus)
-    lines = [f"Inverters: {total} on {len(ecus)} ECU(s)."]
-    for ecu in ecus:
-        models: dict[str, int] = {}
-        for inverter in ecu.inverters:
-            models[inverter.model or "unknown"] = models.get(inverter.model or "unknown", 0) + 1
-        listing = ", ".join(f"{n} × {m}" for m, n in sorted(models.items())) or "no inverters"
-        lines.append(f"  ECU {ecu.ecu.raw}: {listing}")
-    return "\n".join(lines)
-
-
-def _today_in(zone: str | None) -> date:
-    import pytz  # noqa: PLC0415 - only needed here
-
-    try:
-        return datetime.now(pytz.timezone(zone)).date() if zone else date.today()
-    except pytz.UnknownTimeZoneError:
-        return date.today()
-
-
-def _kwh(value: float | None) -> str:
-    return "unknown" if value is None else f"{value:.2f} kWh"
-
-
-def _kw(value: float | None) -> str:
-    return "unknown" if value is None else f"{value:g} kW"
+    report = run_check(client, sid, day)
+    print(report.text, file=out)
+    if report.ok:
+        return EXIT_OK
+    return EXIT_AUTH if report.auth_failed else EXIT_API
 
 
 def _simulate(argv: Sequence[str]) -> int:

@@ -10,6 +10,7 @@ import asyncio
 import functools
 import json
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -182,3 +183,40 @@ def stop_library_logs(app: Hass) -> None:
         library.removeHandler(handler)
     remaining = [h.level for h in library.handlers if isinstance(h, _AppLogHandler)]
     library.setLevel(min(remaining) if remaining else logging.NOTSET)
+
+
+_warned_once: set[str] = set()
+_warned_once_lock = threading.Lock()
+
+
+def warn_once(app: Hass, message: str) -> None:
+    """Log ``message`` as a warning once per AppDaemon process, whichever app sees it first."""
+    with _warned_once_lock:
+        if message in _warned_once:
+            return
+        _warned_once.add(message)
+    app.log(message, level="WARNING")
+
+
+def log_version(app: Hass) -> None:
+    """One line at start-up that says which release runs, for support questions and updates."""
+    from apsystems import __version__  # noqa: PLC0415 - the package root imports nothing else
+
+    app.log(f"apsystems-chargehq {__version__} (AppDaemon {app.get_ad_version()})")
+
+
+def ensure_user_namespace(app: Hass, namespace: str) -> None:
+    """Create the persistent user namespace the apps share, unless appdaemon.yaml already declares it.
+
+    Created at run time, it needs no edit of appdaemon.yaml, and it is persisted even on
+    AppDaemon 4.5.13, whose yaml-declared ``writeback``-only namespaces are not (issue #2533).
+    A restart reopens the same file, so the shared values survive it.
+    """
+    try:
+        if app.namespace_exists(namespace):
+            return
+        app.add_namespace(namespace, writeback="safe", persist=True)
+    except Exception as exc:  # an AppDaemon without add_namespace, or a file it cannot open
+        warn_once(app, f"Could not create the user namespace {namespace!r}: {type(exc).__name__}: {exc}")
+        return
+    app.log(f"Created the persistent user namespace {namespace!r} (no appdaemon.yaml entry needed)")
