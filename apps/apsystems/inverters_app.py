@@ -55,7 +55,7 @@ from apsystems.inverters.loop import (
     run_slice,
 )
 from apsystems.inverters.scan import apply_scan, checked_site
-from apsystems.inverters.site_store import SiteInfo, SiteStore, discover
+from apsystems.inverters.site_store import Discovery, SiteInfo, SiteStore
 from apsystems.inverters.store import InverterStore
 from apsystems.inverters.telemetry import attribute_size, from_minutely
 from apsystems.production.tracker import Outcome, outcome_of
@@ -66,6 +66,7 @@ REFRESH_EVENT = "apsystems_refresh_inverters"
 # read the site file it wrote instead of spending two more calls on the same answer.
 DISCOVERY_DELAY_S = 20
 DISCOVERY_RETRY_S = 1800
+DISCOVERY_STEP_S = 1  # the second discovery call, in a callback of its own
 CATCH_UP_DELAY_S = 30
 IDLE_STATES = (None, "unknown", "unavailable")
 
@@ -90,6 +91,7 @@ class InvertersApp(Hass):
         self.site_store = SiteStore(folder / f"site_{sid}.json")  # shared with the production app
         self.store = InverterStore(folder / f"inverters_{sid}.json", self.cfg.sid)
         self.site: SiteInfo | None = self.site_store.load(self.cfg.sid)
+        self.discovery = Discovery(self.cfg.sid)
         self._published: dict[str, list[str]] = {}
         self._timers: dict[str, str] = {}
         self.largest_attributes: tuple[int, str] = (0, "")
@@ -185,25 +187,29 @@ class InvertersApp(Hass):
             except Exception as exc:
                 self.log(f"Discovery failed unexpectedly: {exc!r}", level="ERROR")
                 found = False
-            if not found:
+            if found is None:  # details read: the inverter list in a callback of its own
+                self._timers["discovery"] = self.run_in(self._first_discovery, DISCOVERY_STEP_S)
+            elif not found:
                 self._timers["discovery"] = self.run_in(self._first_discovery, DISCOVERY_RETRY_S)
 
     # ---- discovery, scans and stale clean-up -----------------------------------------------
 
-    def _discover(self) -> bool:
-        """The system's details and inverter list: from the shared site file when the
-        production app has written it meanwhile, else two calls."""
+    def _discover(self) -> bool | None:
+        """The system's details and inverter list: from the shared site file when the production
+        app has written it meanwhile, else one call per callback (None: a step is left)."""
         site = self.site_store.load(self.cfg.sid)
         if site is None:
-            with self.budget.spending(2, "discovery") as decision:
+            with self.budget.spending(1, "discovery") as decision:
                 if not decision.allowed:
                     self.log(f"Discovery postponed by the API budget: {decision.reason}", level="WARNING")
                     return False
                 try:
-                    site = discover(self.client, self.cfg.sid, self._now().isoformat())
+                    site = self.discovery.step(self.client, self._now().isoformat())
                 except ApsystemsError as exc:
                     self.log(f"Discovery failed, trying again later: {exc}", level="WARNING")
                     return False
+            if site is None:
+                return None
             self.site_store.save(site)
         self._adopt(site)
         self.store.save()
@@ -245,7 +251,8 @@ class InvertersApp(Hass):
     def _scan(self, origin: str) -> None:
         if self.site is None:
             self.log(f"Inverter scan ({origin}): the system is not discovered yet; discovering")
-            self._discover()
+            if self._discover() is None:
+                self._timers["discovery"] = self.run_in(self._first_discovery, DISCOVERY_STEP_S)
             return
         answer = None
         with self.budget.spending(1, "discovery") as decision:

@@ -27,7 +27,7 @@ from apsystems.ha.support import (
 )
 from apsystems.ha.wiring import budget_client, find_budget
 from apsystems.inverters.scan import checked_site
-from apsystems.inverters.site_store import SiteInfo, SiteStore, discover
+from apsystems.inverters.site_store import Discovery, SiteInfo, SiteStore
 from apsystems.production.config import ProductionConfig, parse_production_args
 from apsystems.production.entities import energy_entities, power_entity
 from apsystems.production.share import NAMESPACE, ProductionShare, production_entity
@@ -58,6 +58,7 @@ class ProductionApp(Hass):
         self.publisher = SetStatePublisher(self)
         self.store = SiteStore(folder / f"site_{self.cfg.sid.lower()}.json")
         self.site: SiteInfo | None = self.store.load(self.cfg.sid)
+        self.discovery = Discovery(self.cfg.sid)
         self.tracker = ProductionTracker(
             client,
             self.cfg.sid,
@@ -105,7 +106,10 @@ class ProductionApp(Hass):
         """
         started = monotonic()
         if self.site is None:
-            if not self._discover(now):
+            found = self._discover(now)
+            if found is None:
+                return True  # details read; the inverter list in the next callback
+            if not found:
                 return False
             if monotonic() - started > SLOW_S:
                 return True
@@ -159,15 +163,18 @@ class ProductionApp(Hass):
         else:  # auth, quota, rate_limited: the budget app notifies; values stay as they are
             self.log(f"{purpose} refused by APsystems ({outcome.kind}): {outcome.message}", level="WARNING")
 
-    def _discover(self, now: datetime) -> bool:
-        with self.budget.spending(2, "discovery") as decision:
+    def _discover(self, now: datetime) -> bool | None:
+        """One discovery call; True once the site is known, None while a step is left, False on failure."""
+        with self.budget.spending(1, "discovery") as decision:
             if not decision.allowed:
                 return False
             try:
-                site = discover(self.tracker.client, self.cfg.sid, now.isoformat())
+                site = self.discovery.step(self.tracker.client, now.isoformat())
             except Exception as exc:  # typed API errors and network failures alike: try again later
                 self.log(f"Discovery failed, trying again later: {exc}", level="WARNING")
                 return False
+        if site is None:
+            return None
         self.store.save(site)
         self._adopt_site(site)
         return True

@@ -17,13 +17,16 @@ from typing import Any
 #   malformed_json the normal body cut short (invalid JSON), as application/json
 #   delay          sleep <delay_s> real seconds, then answer normally (combines with others)
 #   drop           close the connection without any response
+#   absurd_huge    the normal answer with every number in its data replaced by "1e308"
+#   absurd_negative the normal answer with every number in its data replaced by -1000000
 # Hostile answers (for the client's bounds; the call is counted by the quota like any other):
 #   trickle        the normal body, one byte every <delay_s> seconds (default 3)
 #   redirect       HTTP <status> (default 302) to <location> (default another host)
 #   nest           a body nested <size> levels deep (default 100,000): {"code":0,"data":[[[…]]]}
 #   inflate        a gzip body that inflates to <size> bytes (default 50 MB) of valid JSON
 #   corrupt        <size> bytes (default 64) of binary garbage as application/json
-KINDS = ("code", "http_status", "octet_stream", "malformed_json", "delay", "drop")
+KINDS = ("code", "http_status", "octet_stream", "malformed_json", "delay", "drop", "absurd_huge", "absurd_negative")
+ABSURD_VALUES: dict[str, object] = {"absurd_huge": "1e308", "absurd_negative": -1_000_000}
 HOSTILE_KINDS = ("trickle", "redirect", "nest", "inflate", "corrupt")
 HOSTILE_DEFAULT_SIZE = {"nest": 100_000, "inflate": 50 * 1024 * 1024, "corrupt": 64}
 DEFAULT_REDIRECT = "http://collector.invalid/steal"

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from .auth import Authenticator
 from .clock import FakeClock
 from .control import handle_control
-from .faults import HOSTILE_KINDS, Fault, FaultInjector
+from .faults import ABSURD_VALUES, HOSTILE_KINDS, Fault, FaultInjector
 from .presets import DEFAULT_CREDENTIALS, preset
 from .production import CENTI
 from .quota import DEFAULT_MONTHLY_QUOTA, QuotaLedger
@@ -85,6 +85,27 @@ def hostile_response(fault: Fault, body: bytes, delay_s: float) -> FakeResponse:
         return FakeResponse(200, inflated, JSON_TYPE, delay_s=delay_s, headers={"Content-Encoding": "gzip"})
     garbage = bytes((index * 151 + 7) % 256 for index in range(fault.size))
     return FakeResponse(200, garbage, JSON_TYPE, delay_s=delay_s)
+
+
+def absurd(data: Any, value: object) -> Any:
+    """``data`` with every number (and every string that reads as one) replaced by ``value``."""
+    if isinstance(data, dict):
+        return {key: absurd(item, value) for key, item in data.items()}
+    if isinstance(data, list):
+        return [absurd(item, value) for item in data]
+    return value if _reads_as_number(data) else data
+
+
+def _reads_as_number(item: Any) -> bool:
+    if isinstance(item, bool):
+        return False
+    if isinstance(item, (int, float)):
+        return True
+    try:
+        float(item)
+    except (TypeError, ValueError):
+        return False
+    return isinstance(item, str)
 
 
 def envelope(data: Any, code: int) -> bytes:
@@ -287,6 +308,8 @@ class FakeCloud:
             self.internal_errors.append(traceback.format_exc())
             log.exception("fake cloud handler failed for %s %s", req.method, req.path)
             data, code = None, 5000
+        if fault is not None and fault.kind in ABSURD_VALUES:
+            data = absurd(data, ABSURD_VALUES[fault.kind])
         body = envelope(data, code)
         content_type = OCTET_TYPE if self.options.octet_stream else JSON_TYPE
         if fault is not None and fault.kind == "octet_stream":

@@ -177,3 +177,20 @@ def test_a_trickle_sends_one_byte_at_a_time(cloud: FakeCloud) -> None:
     fault = cloud.faults.inject("trickle", delay_s=0.01, times=1)
     assert fault.kind == "trickle" and fault.delay_s == 0.01
     assert cloud.faults.inject("trickle", times=1).delay_s == 3.0  # the default pace of issue 10
+
+
+def test_absurd_faults_replace_every_number_of_the_answer(cloud: FakeCloud) -> None:
+    from apsystems.api.client import ApsystemsClient  # noqa: PLC0415
+
+    client = ApsystemsClient(cloud.app_id, cloud.app_secret, base_url=cloud.url)
+    try:
+        cloud.faults.inject("absurd_huge", times=1)
+        huge = client.system_summary(cloud.sid)
+        cloud.faults.inject("absurd_negative", times=1)
+        negative = client.system_summary(cloud.sid)
+        normal = client.system_summary(cloud.sid)
+    finally:
+        client.close()
+    assert huge.lifetime == 1e308 and huge.today == 1e308
+    assert negative.lifetime == -1_000_000
+    assert normal.lifetime is not None and 0 < normal.lifetime < 1e6

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from apsystems.api.records import EcuDevices, SystemDetails, parse_system_details
+from apsystems.inverters.site_store import Discovery
 from apsystems.inverters.store import InverterStore
 from apsystems.inverters.telemetry import Latest, SourceData
 
@@ -60,3 +62,27 @@ def test_forget(tmp_path: Path) -> None:
     store.record("2")
     store.forget(["1", "3"])
     assert list(store.records) == ["2"]
+
+
+def test_discovery_spends_one_call_per_step(tmp_path: Path) -> None:
+    """Two slow answers in one AppDaemon callback would pass its 10 s warning: one call a step."""
+
+    calls: list[str] = []
+
+    class Client:
+        def system_details(self, sid: str) -> SystemDetails:
+            calls.append("details")
+            return parse_system_details({"sid": sid, "timezone": "Europe/Berlin", "capacity": "2.4", "ecu": []})
+
+        def inverters(self, sid: str) -> list[EcuDevices]:
+            calls.append("inverters")
+            return []
+
+    discovery = Discovery("AZ12649A3DFF")
+    assert discovery.step(Client(), "2027-06-01T12:00:00+00:00") is None  # type: ignore[arg-type]
+    pending_after_details = discovery.pending
+    assert calls == ["details"] and pending_after_details
+    site = discovery.step(Client(), "2027-06-01T12:00:00+00:00")  # type: ignore[arg-type]
+    pending_after_list = discovery.pending
+    assert calls == ["details", "inverters"] and not pending_after_list
+    assert site is not None and site.sid == "AZ12649A3DFF" and site.timezone == "Europe/Berlin"

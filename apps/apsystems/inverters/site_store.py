@@ -123,8 +123,28 @@ class SiteStore:
         write_json_atomic(self.path, info.to_dict())
 
 
-def discover(client: ApsystemsClient, sid: str, now_iso: str) -> SiteInfo:
-    """Two calls: system details (time zone, ECUs) and the inverter list."""
-    details = client.system_details(sid)
-    devices = client.inverters(sid)
-    return site_from_api(details, devices, sid, now_iso)
+class Discovery:
+    """Discovery in two steps of one call each: system details (time zone, ECUs), then the inverter list.
+
+    One call per step, so that an app can give each its own AppDaemon callback: two slow answers
+    in one callback would pass AppDaemon's 10 s warning. A failed step is tried again as it is.
+    """
+
+    def __init__(self, sid: str) -> None:
+        self.sid = sid
+        self._details: SystemDetails | None = None
+
+    @property
+    def pending(self) -> bool:
+        """The details are read; the inverter list is the step left."""
+        return self._details is not None
+
+    def step(self, client: ApsystemsClient, now_iso: str) -> SiteInfo | None:
+        """Spend one call; the site once the second step succeeded, else None (a step is left)."""
+        if self._details is None:
+            self._details = client.system_details(self.sid)
+            return None
+        devices = client.inverters(self.sid)
+        site = site_from_api(self._details, devices, self.sid, now_iso)
+        self._details = None
+        return site
