@@ -32,6 +32,7 @@ from appdaemon.threads import Threading
 from apsystems.api.client import ApsystemsClient
 from fakes.apsystems_cloud import DEFAULT_APP_ID, DEFAULT_APP_SECRET, FakeCloud
 from fakes.apsystems_cloud.presets import daylight
+from tests.appdaemon.test_production_app import apps_for as production_apps
 from tests.support.appdaemon_harness import AppDaemonHarness
 
 BUDGET, PRODUCTION, INVERTERS = "apsystems_budget", "apsystems_production", "apsystems_inverters"
@@ -112,23 +113,17 @@ def callback_timer() -> Iterator[list[tuple[str, float]]]:
 
 
 def _apps(cloud: FakeCloud) -> dict[str, dict[str, Any]]:
-    site = cloud.site
-    credentials = {"app_id": DEFAULT_APP_ID, "app_secret": DEFAULT_APP_SECRET, "sid": cloud.sid, "base_url": cloud.url}
-    return {
-        BUDGET: {
-            "module": "apsystems.budget_app",
-            "class": "BudgetApp",
-            "app_id": DEFAULT_APP_ID,
-            "sid": cloud.sid,
-            "latitude": site.latitude,
-            "longitude": site.longitude,
-            "time_zone": site.timezone,
-        },
-        PRODUCTION: {"module": "apsystems.production_app", "class": "ProductionApp", "dependencies": [BUDGET],
-                     **credentials},
-        INVERTERS: {"module": "apsystems.inverters_app", "class": "InvertersApp",
-                    "dependencies": [BUDGET, PRODUCTION], "batch_every": 0, **credentials},
+    """The production tests' budget and production apps, plus the inverters app on the same credentials."""
+    apps = production_apps(cloud)
+    credentials = {key: apps[PRODUCTION][key] for key in ("app_id", "app_secret", "sid", "base_url")}
+    apps[INVERTERS] = {
+        "module": "apsystems.inverters_app",
+        "class": "InvertersApp",
+        "dependencies": [BUDGET, PRODUCTION],
+        "batch_every": 0,
+        **credentials,
     }
+    return apps
 
 
 async def _tick(ad: AppDaemonHarness) -> None:
