@@ -32,16 +32,18 @@ from appdaemon.plugins.hass.hassapi import Hass
 from apsystems.api.errors import ApsystemsError
 from apsystems.api.records import InverterInfo, channels_for_model
 from apsystems.common.months import zone_or
-from apsystems.ha.publisher import SetStatePublisher
+from apsystems.ha.publisher import publisher_for
 from apsystems.ha.support import forward_library_logs, state_dir, stop_library_logs
 from apsystems.ha.wiring import budget_client, find_budget
-from apsystems.inverters.config import InvertersConfig, parse_inverters_args
+from apsystems.inverters.config import LABEL, InvertersConfig, parse_inverters_args
 from apsystems.inverters.entities import (
     InverterIdentity,
     channel_count,
     entity_ids,
     entity_specs,
     inverter_states,
+    refresh_button,
+    scan_button,
 )
 from apsystems.inverters.jobs import extra_batch_room, local_day, next_job_run
 from apsystems.inverters.loop import (
@@ -80,12 +82,12 @@ class InvertersApp(Hass):
             self.cfg: InvertersConfig = parse_inverters_args(self.args)
             self.budget = find_budget(self, self.cfg.budget)
             self.client = budget_client(self.cfg, self.budget, self.name)
+            self.publisher = publisher_for(self, LABEL)
         except ValueError as exc:
             self.log(f"Configuration error: {exc}", level="ERROR")
             raise
         sid = self.cfg.sid.lower()
         folder = state_dir(self, self.args)
-        self.publisher = SetStatePublisher(self)
         self.site_store = SiteStore(folder / f"site_{sid}.json")  # shared with the production app
         self.store = InverterStore(folder / f"inverters_{sid}.json", self.cfg.sid)
         self.site: SiteInfo | None = self.site_store.load(self.cfg.sid)
@@ -97,6 +99,8 @@ class InvertersApp(Hass):
             self._publish()  # last known values first: HA forgets set_state entities on restart
         else:
             self._timers["discovery"] = self.run_in(self._first_discovery, DISCOVERY_DELAY_S)
+        self.publisher.button(scan_button(self.cfg.sid), lambda: self.scan(origin="button scan inverters"))
+        self.publisher.button(refresh_button(self.cfg.sid), lambda: self.refresh(origin="button refresh inverters"))
         self.listen_event(self._on_scan_event, SCAN_EVENT)
         self.listen_event(self._on_refresh_event, REFRESH_EVENT)
         if self.cfg.scan_button:
@@ -532,7 +536,8 @@ class InvertersApp(Hass):
                 channels=channel_count(inv.channels, record.detail, record.batch),
             )
             states = inverter_states(who, record.detail, record.batch, tz)
-            entities = {spec.entity_id: spec.entity for spec in entity_specs(who.uid, who.model, who.channels)}
+            specs = entity_specs(who.uid, who.model, who.channels, who.ecu_id, self.cfg.sid)
+            entities = {spec.entity_id: spec.entity for spec in specs}
             for entity_id, (state, attributes) in states.items():
                 size = attribute_size(attributes)
                 if size > largest[0]:
