@@ -1,0 +1,269 @@
+"""``publish: mqtt`` in a real AppDaemon with its MQTT plugin connected to a real Mosquitto.
+
+No Home Assistant: what HA would read is what the broker retains, read back by a test client.
+Sites of the fake cloud: ``large`` (3 ECUs, DS3/YC600 with 2 channels, QS1/QT2 with 4) and a
+1-ECU site with a DS3 and a QS1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from datetime import datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from fakes.apsystems_cloud import DEFAULT_APP_ID, DEFAULT_APP_SECRET, FakeCloud
+from fakes.apsystems_cloud.presets import daylight
+from fakes.apsystems_cloud.site import InverterSpec
+from tests.appdaemon.conftest import HarnessFactory
+from tests.support.appdaemon_harness import AppDaemonHarness, Location
+from tests.support.mosquitto import Mosquitto
+
+pytestmark = pytest.mark.appdaemon
+
+BUDGET = "apsystems_budget"
+INVERTERS = "apsystems_inverters"
+PRODUCTION = "apsystems_production"
+BERLIN = ZoneInfo("Europe/Berlin")
+MUNICH = Location(latitude=48.14, longitude=11.58, elevation=520, time_zone="Europe/Berlin")
+AVAILABILITY = "appdaemon_mqtt_client/status"  # the plugin's default will/birth topic (plugin name MQTT)
+CONFIG_PREFIX = "homeassistant/sensor/apsystems/"
+UNITS = {
+    "power": ("W", "power"),
+    "dc_power": ("W", "power"),
+    "dc_voltage": ("V", "voltage"),
+    "dc_current": ("A", "current"),
+    "ac_voltage": ("V", "voltage"),
+    "frequency": ("Hz", "frequency"),
+    "temperature": ("°C", "temperature"),
+}
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    with Mosquitto(tmp_path / "mosquitto") as running:
+        yield running
+
+
+def at_midday(fake: FakeCloud, zone: ZoneInfo = BERLIN) -> FakeCloud:
+    today = datetime.now(zone).date()
+    fake.clock.set_fixed(datetime.combine(today, time(13, 0), tzinfo=zone))
+    return fake
+
+
+@pytest.fixture
+def large() -> Iterator[FakeCloud]:
+    with FakeCloud(site="large") as fake:
+        yield at_midday(fake)
+
+
+def apps_for(cloud: FakeCloud, *, production: bool = False) -> dict[str, dict[str, Any]]:
+    site = cloud.site
+    common = {"app_id": DEFAULT_APP_ID, "sid": cloud.sid, "publish": "mqtt"}
+    calling = {**common, "app_secret": DEFAULT_APP_SECRET, "base_url": cloud.url, "budget": BUDGET}
+    apps: dict[str, dict[str, Any]] = {
+        BUDGET: {
+            "module": "apsystems.budget_app",
+            "class": "BudgetApp",
+            "latitude": site.latitude,
+            "longitude": site.longitude,
+            "time_zone": site.timezone,
+            **common,
+        },
+        INVERTERS: {
+            "module": "apsystems.inverters_app",
+            "class": "InvertersApp",
+            "dependencies": [BUDGET],
+            "batch_every": 0,
+            **calling,
+        },
+    }
+    if production:
+        apps[PRODUCTION] = {
+            "module": "apsystems.production_app",
+            "class": "ProductionApp",
+            "dependencies": [BUDGET],
+            **calling,
+        }
+    return apps
+
+
+async def start(
+    factory: HarnessFactory, cloud: FakeCloud, broker: Mosquitto, location: Location = MUNICH, **kwargs: Any
+) -> AppDaemonHarness:
+    plugins = {"MQTT": {"type": "mqtt", "namespace": "mqtt", "client_host": "127.0.0.1", "client_port": broker.port}}
+    return await factory(
+        apps_for(cloud, **kwargs),
+        location=location,
+        appdaemon_options={"plugins": plugins},
+        start_timeout=30.0,
+    )
+
+
+async def run_timer(ad: AppDaemonHarness, callback: str, app: str = INVERTERS, **match: Any) -> None:
+    entries = [
+        e
+        for e in ad.scheduler_entries(app)
+        if e.callback == callback and all(e.kwargs.get(k) == v for k, v in match.items())
+    ]
+    assert len(entries) == 1, f"{callback} {match}: {ad.scheduler_entries(app)}"
+    await ad.fire_timer(app, entries[0].handle)
+    await ad.wait_idle(timeout=60)
+
+
+async def retained(broker: Mosquitto, topic: str = "#") -> dict[str, str]:
+    return await asyncio.to_thread(broker.retained, topic)
+
+
+def listed(cloud: FakeCloud) -> list[InverterSpec]:
+    return [inv for ecu in cloud.site.ecus for inv in ecu.inverters if inv.listed]
+
+
+def ecu_of(cloud: FakeCloud) -> dict[str, str]:
+    return {inv.uid: ecu.eid for ecu in cloud.site.ecus for inv in ecu.inverters}
+
+
+def object_ids(inv: InverterSpec) -> set[str]:
+    base = f"apsystems_inverter_{inv.uid}_"
+    ids = {base + s for s in ("power", "ac_voltage", "frequency", "temperature")}
+    for n in range(1, len(inv.panels_w) + 1):
+        ids |= {f"{base}{kind}_ch{n}" for kind in ("dc_power", "dc_voltage", "dc_current")}
+    return ids
+
+
+def configs(messages: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """object id -> config of every retained sensor config."""
+    return {
+        topic.removeprefix(CONFIG_PREFIX).removesuffix("/config"): json.loads(payload)
+        for topic, payload in messages.items()
+        if topic.startswith(CONFIG_PREFIX) and topic.endswith("/config") and payload
+    }
+
+
+def check_inverter_configs(cloud: FakeCloud, found: dict[str, dict[str, Any]]) -> None:
+    """Every entity of every listed inverter, with its device chain inverter -> ECU -> system."""
+    ecus = ecu_of(cloud)
+    sid = cloud.sid.lower()
+    inverter_configs = {k: v for k, v in found.items() if k.startswith("apsystems_inverter_")}
+    assert set(inverter_configs) == set().union(*(object_ids(i) for i in listed(cloud)))
+    by_uid = {inv.uid: inv for inv in listed(cloud)}
+    for object_id, config in inverter_configs.items():
+        uid, key = object_id.removeprefix("apsystems_inverter_").split("_", 1)
+        inv = by_uid[uid]
+        assert config["unique_id"] == config["default_entity_id"] == f"sensor.{object_id}"
+        assert config["object_id"] == object_id
+        assert config["state_topic"] == f"apsystems/{object_id}/state"
+        assert config["json_attributes_topic"] == f"apsystems/{object_id}/attributes"
+        assert config["availability_topic"] == AVAILABILITY
+        kind = key.split("_ch")[0]
+        assert (config["unit_of_measurement"], config["device_class"]) == UNITS[kind]
+        assert config["state_class"] == "measurement"
+        device = config["device"]
+        assert device["identifiers"] == [f"apsystems_inverter_{uid}"]
+        assert device["model"] == inv.model and device["serial_number"] == uid
+        assert device["via_device"] == f"apsystems_ecu_{ecus[uid]}"
+    assert found[f"apsystems_{sid}_api_calls"]["device"]["identifiers"] == [f"apsystems_{sid}"]
+
+
+async def test_large_site_configs_states_button_and_removal(
+    appdaemon_factory: HarnessFactory, large: FakeCloud, broker: Mosquitto
+) -> None:
+    ad = await start(appdaemon_factory, large, broker)
+    await run_timer(ad, "_first_discovery")
+    inverters = listed(large)
+    assert len(inverters) == 30 and {len(i.panels_w) for i in inverters} == {2, 4}
+    assert not ad.entity_ids(prefix="sensor.apsystems_inverter_")  # nothing through set_state
+
+    messages = await retained(broker)
+    found = configs(messages)
+    check_inverter_configs(large, found)
+    assert len([k for k in found if k.startswith("apsystems_inverter_")]) == 21 * 10 + 9 * 16
+    assert messages[AVAILABILITY] == "online"
+    sid = large.sid.lower()
+    for name in ("scan_inverters", "refresh_inverters"):
+        button = json.loads(messages[f"homeassistant/button/apsystems/apsystems_{sid}_{name}/config"])
+        assert button["default_entity_id"] == f"button.apsystems_{sid}_{name}"
+        assert button["device"]["identifiers"] == [f"apsystems_{sid}"]
+
+    await run_timer(ad, "_daily_job", job="detail")
+    messages = await retained(broker)
+    due = await ad.call_app(BUDGET, "detail_due", [i.uid for i in inverters])
+    assert due
+    for uid in due:
+        base = f"apsystems/apsystems_inverter_{uid}_power"
+        assert float(messages[f"{base}/state"]) >= 0
+        attributes = json.loads(messages[f"{base}/attributes"])
+        assert attributes["uid"] == uid and "friendly_name" not in attributes
+        assert len(messages[f"{base}/attributes"].encode()) < 16384
+    assert int(messages[f"apsystems/apsystems_{sid}_api_calls/state"]) == large.calls.total
+
+    # a button press is one publish to its command topic: exactly one inverter-list call
+    gone = inverters[0]
+    large.remove_inverter(gone.uid)
+    before = large.calls.count("inverters")
+    await asyncio.to_thread(broker.publish, f"apsystems/apsystems_{sid}_scan_inverters/press", "PRESS")
+    await ad.wait_for(lambda: large.calls.count("inverters") == before + 1 or None, timeout=10)
+    await ad.wait_idle(timeout=30)
+    await asyncio.sleep(1)
+    assert large.calls.count("inverters") == before + 1
+    messages = await retained(broker)
+    assert not set(configs(messages)) & object_ids(gone)  # empty retained configs: HA removes them
+    assert not [t for t in messages if t.startswith(f"apsystems/apsystems_inverter_{gone.uid}_")]
+    check_inverter_configs(large, configs(messages))
+
+
+async def test_one_ecu_site_and_a_broker_restart_loses_nothing(
+    appdaemon_factory: HarnessFactory, broker: Mosquitto
+) -> None:
+    sunny = daylight(ecu_models=(("DS3", "QS1"),))
+    with FakeCloud(site=sunny) as cloud:
+        zone = ZoneInfo(sunny.timezone)
+        at_midday(cloud, zone)
+        location = Location(latitude=sunny.latitude, longitude=sunny.longitude, elevation=10, time_zone=sunny.timezone)
+        ad = await start(appdaemon_factory, cloud, broker, location, production=True)
+        await run_timer(ad, "_tick", PRODUCTION)  # discovery and the first poll of the production app
+        await run_timer(ad, "_first_discovery")
+        inverters = listed(cloud)
+        assert len(cloud.site.ecus) == 1 and sorted(len(i.panels_w) for i in inverters) == [2, 4]
+        before = await retained(broker)
+        found = configs(before)
+        check_inverter_configs(cloud, found)
+        sid = cloud.sid.lower()
+        total = found[f"apsystems_{sid}_total_energy"]
+        assert (total["device_class"], total["state_class"], total["unit_of_measurement"]) == (
+            "energy",
+            "total_increasing",
+            "kWh",
+        )
+
+        calls = cloud.calls.total
+        await asyncio.to_thread(broker.stop)
+        await ad.wait_for(lambda: any("Disconnected Abruptly" in line for line in ad.log_lines) or None, timeout=15)
+        await ad.fire_event("apsystems_refresh_inverters", sid=sid)  # values read while the broker is away
+        await ad.wait_idle(timeout=60)
+        assert cloud.calls.total > calls
+        outage_lines = [line for line in ad.log_lines if "is not reachable; keeping every value" in line]
+        await asyncio.to_thread(broker.start)  # a broker that lost every retained message
+        await ad.wait_for(lambda: any("MQTT broker is back" in line for line in ad.log_lines) or None, timeout=30)
+        await ad.wait_idle(timeout=30)
+        after = await retained(broker)
+        assert set(configs(after)) == set(found)
+        assert after[AVAILABILITY] == "online"
+        for inv in inverters:
+            state = after[f"apsystems/apsystems_inverter_{inv.uid}_power/state"]
+            assert state != "None"  # the refresh made during the outage arrived
+        assert 1 <= len(outage_lines) <= 3  # one line per app, not one per message
+
+        # Home Assistant announcing itself gets everything again (here: a config someone deleted)
+        power = f"{CONFIG_PREFIX}apsystems_inverter_{inverters[0].uid}_power/config"
+        await asyncio.to_thread(broker.publish, power, "", True)
+        assert power not in await retained(broker)
+        await asyncio.to_thread(broker.publish, "homeassistant/status", "online")
+        await ad.wait_idle(timeout=30)
+        await asyncio.sleep(0.5)
+        assert power in await retained(broker)
