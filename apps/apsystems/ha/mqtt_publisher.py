@@ -55,7 +55,6 @@ class MqttPublisher:
                 " plugins in appdaemon.yaml (type: mqtt, namespace: mqtt) or set mqtt_namespace to its namespace"
             )
         self._availability = _availability(plugin)
-        self._client_topics: list[str] = list(getattr(getattr(plugin, "config", None), "client_topics", None) or [])
         app.listen_event(self._on_connected, MQTT_EVENT, namespace=self._namespace, state="Connected", topic=None)
         app.listen_event(self._on_ha_status, MQTT_EVENT, namespace=self._namespace, topic=f"{self._prefix}/status")
         self._subscribe(f"{self._prefix}/status")
@@ -140,8 +139,13 @@ class MqttPublisher:
         return True
 
     def _subscribe(self, topic: str) -> None:
-        """Subscribe when the plugin's ``client_topics`` do not already bring ``topic``."""
-        if any(_covers(sub, topic) for sub in self._client_topics):
+        """Subscribe when the plugin's ``client_topics`` do not already bring ``topic``.
+
+        The plugin adds what it subscribes to its ``client_topics`` and subscribes them again
+        when it reconnects; with ``client_topics: NONE`` only these few topics reach AppDaemon.
+        """
+        client_topics = getattr(getattr(self._plugin(), "config", None), "client_topics", None) or []
+        if any(_covers(str(sub), topic) for sub in client_topics):
             return
         if not self._connected():
             return  # _on_connected subscribes
