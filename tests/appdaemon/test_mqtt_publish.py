@@ -62,9 +62,9 @@ def large() -> Iterator[FakeCloud]:
         yield at_midday(fake)
 
 
-def apps_for(cloud: FakeCloud, *, production: bool = False) -> dict[str, dict[str, Any]]:
+def apps_for(cloud: FakeCloud, *, production: bool = False, publish: str = "mqtt") -> dict[str, dict[str, Any]]:
     site = cloud.site
-    common = {"app_id": DEFAULT_APP_ID, "sid": cloud.sid, "publish": "mqtt"}
+    common = {"app_id": DEFAULT_APP_ID, "sid": cloud.sid, "publish": publish}
     calling = {**common, "app_secret": DEFAULT_APP_SECRET, "base_url": cloud.url, "budget": BUDGET}
     apps: dict[str, dict[str, Any]] = {
         BUDGET: {
@@ -289,3 +289,22 @@ async def test_one_ecu_site_and_a_broker_restart_loses_nothing(
         await ad.wait_idle(timeout=30)
         await asyncio.sleep(0.5)
         assert power in await retained(broker)
+
+
+async def test_switching_from_set_state_frees_the_entity_ids(
+    appdaemon_factory: HarnessFactory, large: FakeCloud, broker: Mosquitto
+) -> None:
+    """Home Assistant would name the MQTT entity ``<id>_2`` while the set_state one holds the id."""
+    ad = await start(appdaemon_factory, large, broker, publish="set_state")
+    await run_timer(ad, "_first_discovery")
+    held = set(ad.entity_ids(prefix="sensor.apsystems_inverter_"))
+    assert len(held) == 21 * 10 + 9 * 16
+    calls = large.calls.total
+
+    ad.write_apps_yaml(apps_for(large))  # publish: mqtt, AppDaemon reloads the apps
+    await ad.wait_for(lambda: not ad.entity_ids(prefix="sensor.apsystems_inverter_") or None, timeout=30)
+    await ad.wait_idle(timeout=30)
+    found = configs(await retained(broker))
+    assert {f"sensor.{k}" for k in found if k.startswith("apsystems_inverter_")} == held
+    assert large.calls.total == calls  # the switch spends no API call
+    assert [line for line in ad.app_log(INVERTERS) if "Replaced the set_state entity" in line]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from apsystems.budget.config import parse_budget_args
 from apsystems.common.args import PublishSettings, parse_publish
 from apsystems.common.mqtt_discovery import (
     Availability,
@@ -19,8 +21,11 @@ from apsystems.common.mqtt_discovery import (
     state_payload,
     topics,
 )
+from apsystems.inverters.config import parse_inverters_args
 from apsystems.inverters.entities import entity_specs, refresh_button, scan_button
+from apsystems.production.config import parse_production_args
 from apsystems.production.entities import energy_entities, power_entity
+from chargehq.forwarder_app import parse_app_args
 from chargehq.status import status_entity_model
 
 AVAILABILITY = Availability("appdaemon_mqtt_client/status", "online", "offline")
@@ -153,3 +158,19 @@ def test_parse_publish_defaults_and_errors() -> None:
         parse_publish({"publish": "rest"}, "inverter app")
     with pytest.raises(ValueError, match="discovery_prefix 'home/#'"):
         parse_publish({"publish": "mqtt", "discovery_prefix": "home/#"}, "x")
+
+
+def test_every_app_accepts_the_publish_keys() -> None:
+    publish = {"publish": "mqtt", "mqtt_namespace": "mqtt", "discovery_prefix": "homeassistant"}
+    credentials = {"app_id": "a" * 32, "app_secret": "b" * 12, "sid": "AZ1"}
+    parse_production_args({**credentials, **publish})
+    parse_inverters_args({**credentials, **publish})
+    parse_budget_args(
+        {"app_id": "a" * 32, "sid": "AZ1", **publish},
+        default_latitude=51.5,
+        default_longitude=0.0,
+        default_time_zone="Europe/London",
+    )
+    parse_app_args({"api_key": "k", "production": "sensor.pv", **publish}, Path("/tmp/unused"))
+    with pytest.raises(ValueError, match="unknown argument"):
+        parse_inverters_args({**credentials, "publsh": "mqtt"})

@@ -22,6 +22,7 @@ from appdaemon.plugins.hass.hassapi import Hass
 
 from apsystems.common.args import PublishSettings
 from apsystems.common.entities import Entity
+from apsystems.common.json_file import read_json_object, write_json_atomic
 from apsystems.common.mqtt_discovery import (
     PRESS_PAYLOAD,
     Availability,
@@ -31,8 +32,10 @@ from apsystems.common.mqtt_discovery import (
     removal_messages,
     topics,
 )
+from apsystems.ha.support import state_dir
 
 MQTT_EVENT = "MQTT_MESSAGE"
+ANNOUNCED_FILE = "mqtt_announced_{app}.json"
 HA_ONLINE = "online"
 
 
@@ -48,6 +51,10 @@ class MqttPublisher:
         self._removals: dict[str, list[Message]] = {}  # removals the broker has not seen yet
         self._presses: dict[str, Callable[[], None]] = {}  # command topic -> action
         self._outage_logged = False
+        self._announced_path = state_dir(app, app.args) / ANNOUNCED_FILE.format(app=app.name)
+        saved = read_json_object(self._announced_path) or {}
+        self._announced: set[str] = {str(e) for e in saved.get("entities", []) if isinstance(e, str)}
+        self._save_pending = False
         plugin = self._plugin()
         if plugin is None or not hasattr(plugin, "mqtt_connected"):
             raise ValueError(
@@ -73,6 +80,8 @@ class MqttPublisher:
             self._messages[entity.entity_id] = messages
             self._removals.pop(entity.entity_id, None)
             config_changed = previous is None or previous[0] != messages[0]
+            if config_changed:
+                self._first_announcement(entity.entity_id)
             self._send(messages if config_changed else messages[1:])
 
     def remove(self, entity_id: str) -> None:
@@ -87,12 +96,40 @@ class MqttPublisher:
             if self._send(messages):
                 self._removals.pop(entity_id, None)
 
+    def _first_announcement(self, entity_id: str) -> None:
+        """Before an entity id is announced over MQTT for the first time, drop the state that
+        ``set_state`` left in Home Assistant under that id: otherwise Home Assistant gives the
+        MQTT entity ``<id>_2`` (the id is taken) and a switch from ``set_state`` would change ids."""
+        if entity_id in self._announced:
+            return
+        try:
+            if self._app.entity_exists(entity_id):
+                self._app.remove_entity(entity_id)
+                self._app.log(f"Replaced the set_state entity {entity_id} by its MQTT discovery entity")
+        except Exception as exc:  # Home Assistant unreachable: it forgets set_state entities when it restarts
+            self._app.log(f"Could not remove the set_state entity {entity_id}: {exc!r}", level="DEBUG")
+        self._announced.add(entity_id)
+        if not self._save_pending:  # one write for a whole round of announcements
+            self._save_pending = True
+            self._app.run_in(self._save_announced, 1)
+
+    def _save_announced(self, **_kwargs: Any) -> None:
+        with self._lock:
+            self._save_pending = False
+            entities = sorted(self._announced)
+        try:
+            write_json_atomic(self._announced_path, {"entities": entities})
+        except OSError as exc:
+            self._app.log(f"Cannot write {self._announced_path}: {exc}", level="WARNING")
+
     def button(self, entity: Entity, on_press: Callable[[], None]) -> None:
         command = topics(entity.entity_id, self._prefix).command
         with self._lock:
             known = command in self._presses
             self._presses[command] = on_press
             self._messages[entity.entity_id] = button_messages(entity, self._availability, self._prefix)
+            if not known:
+                self._first_announcement(entity.entity_id)
             self._send(self._messages[entity.entity_id])
         if not known:
             self._app.listen_event(self._on_press, MQTT_EVENT, namespace=self._namespace, topic=command)
