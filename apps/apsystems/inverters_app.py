@@ -39,6 +39,7 @@ from apsystems.inverters.config import LABEL, InvertersConfig, parse_inverters_a
 from apsystems.inverters.entities import (
     InverterIdentity,
     channel_count,
+    ecu_entity,
     entity_ids,
     entity_specs,
     inverter_states,
@@ -520,6 +521,15 @@ class InvertersApp(Hass):
 
     # ---- publishing ------------------------------------------------------------------------
 
+    def _publish_ecus(self) -> None:
+        """One sensor per ECU: its inverter count, with their uids."""
+        by_ecu: dict[str, list[str]] = {}
+        for inv in self._inverters():
+            if inv.ecu.raw:
+                by_ecu.setdefault(inv.ecu.raw, []).append(inv.uid)
+        for eid, uids in sorted(by_ecu.items()):
+            self.publisher.publish(ecu_entity(eid, self.cfg.sid), len(uids), {"inverters": sorted(uids)})
+
     def _publish(self, uids: Iterable[str] | None = None) -> None:
         """Publish the sensors of ``uids`` (default: every inverter) from what is stored."""
         wanted = None if uids is None else set(uids)
@@ -547,6 +557,7 @@ class InvertersApp(Hass):
                 self._remove_entity(stale)
             self._published[inv.uid] = list(states)
         self.largest_attributes = largest
+        self._publish_ecus()
         if wanted is None and largest[0]:
             self.log(
                 f"Published {sum(len(ids) for ids in self._published.values())} inverter entities;"

@@ -181,6 +181,10 @@ def check_inverter_configs(cloud: FakeCloud, found: dict[str, dict[str, Any]]) -
         assert device["model"] == inv.model and device["serial_number"] == uid
         assert device["via_device"] == f"apsystems_ecu_{ecus[uid]}"
     assert found[f"apsystems_{sid}_api_calls"]["device"]["identifiers"] == [f"apsystems_{sid}"]
+    for eid in set(ecus.values()):  # each ECU's device comes with its sensor, linked to the system
+        ecu = found[f"apsystems_ecu_{eid}_inverters"]
+        assert ecu["device"]["identifiers"] == [f"apsystems_ecu_{eid}"]
+        assert ecu["device"]["via_device"] == f"apsystems_{sid}"
 
 
 async def test_large_site_configs_states_button_and_removal(

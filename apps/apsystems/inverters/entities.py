@@ -114,6 +114,17 @@ def refresh_button(sid: str) -> Entity:
                   icon="mdi:refresh")
 
 
+def ecu_entity(eid: str, sid: str) -> Entity:
+    """``sensor.apsystems_ecu_<eid>_inverters``: how many inverters report through the ECU.
+
+    It also puts the ECU's device (and its link to the system) into Home Assistant with
+    ``publish: mqtt``: a device exists there only through an entity that describes it.
+    """
+    device = ecu_device(eid, sid)
+    return Entity(f"sensor.apsystems_ecu_{eid.strip().lower()}_inverters", f"{device.name} inverters", device,
+                  unit="inverters", state_class="measurement", icon="mdi:router-wireless")
+
+
 def entity_ids(uid: str, model: str | None, channels: int) -> list[str]:
     return [spec.entity_id for spec in entity_specs(uid, model, channels)]
 
