@@ -17,10 +17,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from fakes.apsystems_cloud import DEFAULT_APP_ID, DEFAULT_APP_SECRET, FakeCloud
+from fakes.apsystems_cloud import FakeCloud
 from fakes.apsystems_cloud.presets import daylight
 from fakes.apsystems_cloud.site import InverterSpec
 from tests.appdaemon.conftest import HarnessFactory
+from tests.appdaemon.test_inverters_app import BERLIN, MUNICH, UNITS, expected_ids, fire, listed
+from tests.appdaemon.test_inverters_app import apps_for as inverter_apps
 from tests.support.appdaemon_harness import AppDaemonHarness, Location
 from tests.support.mosquitto import Mosquitto
 
@@ -29,19 +31,8 @@ pytestmark = pytest.mark.appdaemon
 BUDGET = "apsystems_budget"
 INVERTERS = "apsystems_inverters"
 PRODUCTION = "apsystems_production"
-BERLIN = ZoneInfo("Europe/Berlin")
-MUNICH = Location(latitude=48.14, longitude=11.58, elevation=520, time_zone="Europe/Berlin")
 AVAILABILITY = "appdaemon_mqtt_client/status"  # the plugin's default will/birth topic (plugin name MQTT)
 CONFIG_PREFIX = "homeassistant/sensor/apsystems/"
-UNITS = {
-    "power": ("W", "power"),
-    "dc_power": ("W", "power"),
-    "dc_voltage": ("V", "voltage"),
-    "dc_current": ("A", "current"),
-    "ac_voltage": ("V", "voltage"),
-    "frequency": ("Hz", "frequency"),
-    "temperature": ("°C", "temperature"),
-}
 
 
 @pytest.fixture
@@ -63,32 +54,14 @@ def large() -> Iterator[FakeCloud]:
 
 
 def apps_for(cloud: FakeCloud, *, production: bool = False, publish: str = "mqtt") -> dict[str, dict[str, Any]]:
-    site = cloud.site
-    common = {"app_id": DEFAULT_APP_ID, "sid": cloud.sid, "publish": publish}
-    calling = {**common, "app_secret": DEFAULT_APP_SECRET, "base_url": cloud.url, "budget": BUDGET}
-    apps: dict[str, dict[str, Any]] = {
-        BUDGET: {
-            "module": "apsystems.budget_app",
-            "class": "BudgetApp",
-            "latitude": site.latitude,
-            "longitude": site.longitude,
-            "time_zone": site.timezone,
-            **common,
-        },
-        INVERTERS: {
-            "module": "apsystems.inverters_app",
-            "class": "InvertersApp",
-            "dependencies": [BUDGET],
-            "batch_every": 0,
-            **calling,
-        },
-    }
+    """The budget and inverter apps of tests/appdaemon/test_inverters_app.py, publishing with ``publish``."""
+    apps = inverter_apps(cloud, budget={"publish": publish}, publish=publish)
     if production:
         apps[PRODUCTION] = {
             "module": "apsystems.production_app",
             "class": "ProductionApp",
             "dependencies": [BUDGET],
-            **calling,
+            **{k: apps[INVERTERS][k] for k in ("app_id", "app_secret", "sid", "base_url", "budget", "publish")},
         }
     return apps
 
@@ -118,23 +91,18 @@ async def start(
     )
 
 
-async def run_timer(ad: AppDaemonHarness, callback: str, app: str = INVERTERS, **match: Any) -> None:
-    entries = [
-        e
-        for e in ad.scheduler_entries(app)
-        if e.callback == callback and all(e.kwargs.get(k) == v for k, v in match.items())
-    ]
-    assert len(entries) == 1, f"{callback} {match}: {ad.scheduler_entries(app)}"
-    await ad.fire_timer(app, entries[0].handle)
-    await ad.wait_idle(timeout=60)
+async def press(ad: AppDaemonHarness, broker: Mosquitto, topic: str, cloud: FakeCloud, route: str, calls: int) -> None:
+    """Press a button as Home Assistant does (one publish to its command topic); exactly ``calls`` more."""
+    before = cloud.calls.count(route)
+    await asyncio.to_thread(broker.publish, topic, "PRESS")
+    await ad.wait_for(lambda: cloud.calls.count(route) == before + calls or None, timeout=10)
+    await ad.wait_idle(timeout=30)
+    await asyncio.sleep(1)  # a second call would come now
+    assert cloud.calls.count(route) == before + calls
 
 
 async def retained(broker: Mosquitto, topic: str = "#") -> dict[str, str]:
     return await asyncio.to_thread(broker.retained, topic)
-
-
-def listed(cloud: FakeCloud) -> list[InverterSpec]:
-    return [inv for ecu in cloud.site.ecus for inv in ecu.inverters if inv.listed]
 
 
 def ecu_of(cloud: FakeCloud) -> dict[str, str]:
@@ -142,11 +110,7 @@ def ecu_of(cloud: FakeCloud) -> dict[str, str]:
 
 
 def object_ids(inv: InverterSpec) -> set[str]:
-    base = f"apsystems_inverter_{inv.uid}_"
-    ids = {base + s for s in ("power", "ac_voltage", "frequency", "temperature")}
-    for n in range(1, len(inv.panels_w) + 1):
-        ids |= {f"{base}{kind}_ch{n}" for kind in ("dc_power", "dc_voltage", "dc_current")}
-    return ids
+    return {entity_id.removeprefix("sensor.") for entity_id in expected_ids(inv)}
 
 
 def configs(messages: dict[str, str]) -> dict[str, dict[str, Any]]:
@@ -191,7 +155,7 @@ async def test_large_site_configs_states_button_and_removal(
     appdaemon_factory: HarnessFactory, large: FakeCloud, broker: Mosquitto
 ) -> None:
     ad = await start(appdaemon_factory, large, broker)
-    await run_timer(ad, "_first_discovery")
+    await fire(ad, "_first_discovery")
     inverters = listed(large)
     assert len(inverters) == 30 and {len(i.panels_w) for i in inverters} == {2, 4}
     assert not ad.entity_ids(prefix="sensor.apsystems_inverter_")  # nothing through set_state
@@ -207,7 +171,7 @@ async def test_large_site_configs_states_button_and_removal(
         assert button["default_entity_id"] == f"button.apsystems_{sid}_{name}"
         assert button["device"]["identifiers"] == [f"apsystems_{sid}"]
 
-    await run_timer(ad, "_daily_job", job="detail")
+    await fire(ad, "_daily_job", job="detail")
     messages = await retained(broker)
     due = await ad.call_app(BUDGET, "detail_due", [i.uid for i in inverters])
     assert due
@@ -222,12 +186,7 @@ async def test_large_site_configs_states_button_and_removal(
     # a button press is one publish to its command topic: exactly one inverter-list call
     gone = inverters[0]
     large.remove_inverter(gone.uid)
-    before = large.calls.count("inverters")
-    await asyncio.to_thread(broker.publish, f"apsystems/apsystems_{sid}_scan_inverters/press", "PRESS")
-    await ad.wait_for(lambda: large.calls.count("inverters") == before + 1 or None, timeout=10)
-    await ad.wait_idle(timeout=30)
-    await asyncio.sleep(1)
-    assert large.calls.count("inverters") == before + 1
+    await press(ad, broker, f"apsystems/apsystems_{sid}_scan_inverters/press", large, "inverters", 1)
     messages = await retained(broker)
     assert not set(configs(messages)) & object_ids(gone)  # empty retained configs: HA removes them
     assert not [t for t in messages if t.startswith(f"apsystems/apsystems_inverter_{gone.uid}_")]
@@ -243,8 +202,8 @@ async def test_one_ecu_site_and_a_broker_restart_loses_nothing(
         at_midday(cloud, zone)
         location = Location(latitude=sunny.latitude, longitude=sunny.longitude, elevation=10, time_zone=sunny.timezone)
         ad = await start(appdaemon_factory, cloud, broker, location, client_topics="NONE", production=True)
-        await run_timer(ad, "_tick", PRODUCTION)  # discovery and the first poll of the production app
-        await run_timer(ad, "_first_discovery")
+        await fire(ad, "_tick", PRODUCTION)  # discovery and the first poll of the production app
+        await fire(ad, "_first_discovery")
         inverters = listed(cloud)
         assert len(cloud.site.ecus) == 1 and sorted(len(i.panels_w) for i in inverters) == [2, 4]
         before = await retained(broker)
@@ -259,12 +218,8 @@ async def test_one_ecu_site_and_a_broker_restart_loses_nothing(
         )
 
         # the refresh button does what the apsystems_refresh_inverters event does: detail for every inverter
-        detail = cloud.calls.count("inverter_energy:minutely")
-        await asyncio.to_thread(broker.publish, f"apsystems/apsystems_{sid}_refresh_inverters/press", "PRESS")
-        await ad.wait_for(lambda: cloud.calls.count("inverter_energy:minutely") == detail + 2 or None, timeout=10)
-        await ad.wait_idle(timeout=30)
-        await asyncio.sleep(1)
-        assert cloud.calls.count("inverter_energy:minutely") == detail + 2
+        refresh = f"apsystems/apsystems_{sid}_refresh_inverters/press"
+        await press(ad, broker, refresh, cloud, "inverter_energy:minutely", 2)
 
         calls = cloud.calls.total
         await asyncio.to_thread(broker.stop)
@@ -300,7 +255,7 @@ async def test_switching_from_set_state_frees_the_entity_ids(
 ) -> None:
     """Home Assistant would name the MQTT entity ``<id>_2`` while the set_state one holds the id."""
     ad = await start(appdaemon_factory, large, broker, publish="set_state")
-    await run_timer(ad, "_first_discovery")
+    await fire(ad, "_first_discovery")
     held = set(ad.entity_ids(prefix="sensor.apsystems_inverter_"))
     assert len(held) == 21 * 10 + 9 * 16
     calls = large.calls.total
