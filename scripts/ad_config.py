@@ -63,8 +63,10 @@ def appdaemon_yaml(
     http_port: int | None,
     log_dir: Path,
     ha_url: str | None = None,
+    mqtt_port: int | None = None,
 ) -> str:
-    """A plugin-less (or HA-connected) appdaemon.yaml with the persistent user namespace."""
+    """A plugin-less (or HA-connected) appdaemon.yaml with the persistent user namespace;
+    with ``mqtt_port`` also the MQTT plugin of ``appdaemon.yaml.example`` on a broker at 127.0.0.1."""
     config: dict[str, Any] = {
         "appdaemon": {
             "latitude": latitude,
@@ -80,6 +82,14 @@ def appdaemon_yaml(
     }
     if ha_url is not None:
         config["appdaemon"]["plugins"] = {"HASS": {"type": "hass", "ha_url": ha_url, "token": Secret("ha_token")}}
+    if mqtt_port is not None:
+        config["appdaemon"].setdefault("plugins", {})["MQTT"] = {
+            "type": "mqtt",
+            "namespace": "mqtt",
+            "client_host": "127.0.0.1",
+            "client_port": mqtt_port,
+            "client_topics": "NONE",
+        }
     if http_port is not None:
         config["http"] = {"url": f"http://127.0.0.1:{http_port}"}
         config["api"] = {}
@@ -96,6 +106,7 @@ def write_config(
     time_zone: str,
     http_port: int | None = None,
     ha_url: str | None = None,
+    mqtt_port: int | None = None,
 ) -> Path:
     """Write appdaemon.yaml, secrets.yaml and apps/ (packages copied) into ``target``."""
     target.mkdir(parents=True, exist_ok=True)
@@ -107,6 +118,7 @@ def write_config(
             http_port=http_port,
             log_dir=target,
             ha_url=ha_url,
+            mqtt_port=mqtt_port,
         ),
         encoding="utf-8",
     )

@@ -59,6 +59,7 @@ PINS: tuple[str, ...] = (
     "infrared-protocols==10.5.0",  # components/infrared
     "rf-protocols==4.3.0",  # components/radio_frequency
     "numpy==2.3.2",  # package_constraints.txt (stream, trend, ...)
+    "paho-mqtt==2.1.0",  # components/mqtt/manifest.json (the publish: mqtt end-to-end tests)
 )
 # Pulled in by the pins above; pinned for a reproducible venv, checked only by pip's resolver.
 TRANSITIVE_PINS: tuple[str, ...] = (

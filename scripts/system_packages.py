@@ -5,7 +5,8 @@
 * ``patchelf``: points Debian sid's Python 3.14 at its private prefix (``scripts/ha_python.py``);
 * ``chromium``, ``chromium-driver`` and ``fonts-liberation``: the headless browser that renders the dashboard in Home
   Assistant's real frontend (``tests/e2e/test_06_dashboard.py``; Playwright drives Debian's
-  Chromium and never downloads a browser of its own).
+  Chromium and never downloads a browser of its own);
+* ``mosquitto``: the real MQTT broker the ``publish: mqtt`` tests start on 127.0.0.1.
 
 Each is looked up by the command (or font file) it provides; when all are there nothing runs (no network).
 Otherwise ``apt-get update`` and ``apt-get install -y --no-install-recommends`` of the missing
@@ -30,6 +31,8 @@ PACKAGES: dict[str, str] = {
     "chromium-driver": "chromedriver",
     # a Recommends of chromium (installed without recommends): text in the screenshot
     "fonts-liberation": "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    # the MQTT broker of the `publish: mqtt` tests (tests/support/mosquitto.py)
+    "mosquitto": "/usr/sbin/mosquitto",
 }
 
 

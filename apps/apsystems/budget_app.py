@@ -20,14 +20,14 @@ from appdaemon.plugins.hass.hassapi import Hass
 from apsystems import __version__
 from apsystems.api.check import CHECK_EVENT
 from apsystems.api.client import RequestRecord
-from apsystems.budget.config import BudgetConfig, parse_budget_args
+from apsystems.budget.config import LABEL, BudgetConfig, parse_budget_args
 from apsystems.budget.core import BudgetCore, Notice, ledger_file_name, legacy_ledger_file_name
 from apsystems.budget.ledger import CallLedger
 from apsystems.budget.ledger_alerts import ledger_problem_handler, published_floor
 from apsystems.budget.pacing import BudgetSettings, CallDecision, Fleet, Plan, PollSource
 from apsystems.budget.solar_window import SolarWindow
 from apsystems.common.location import Location, site_location
-from apsystems.ha.publisher import SetStatePublisher
+from apsystems.ha.publisher import publisher_for
 from apsystems.ha.support import (
     Notifier,
     app_logger,
@@ -61,6 +61,7 @@ class BudgetApp(Hass):
                 default_longitude=home.longitude,
                 default_time_zone=home.time_zone,
             )
+            self.publisher = publisher_for(self, LABEL)
         except ValueError as exc:
             self.log(f"Configuration error: {exc}", level="ERROR")
             raise
@@ -73,7 +74,6 @@ class BudgetApp(Hass):
         claim_app_id(self.cfg.app_id, self.name)
         self.entity = api_calls_entity(self.cfg.sid)
         self.entity_id = self.entity.entity_id
-        self.publisher = SetStatePublisher(self)
         folder = state_dir(self, self.args)
         ledger_path = folder / ledger_file_name(self.cfg.app_id)
         legacy = folder / legacy_ledger_file_name(self.cfg.app_id)

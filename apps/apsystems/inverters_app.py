@@ -32,16 +32,19 @@ from appdaemon.plugins.hass.hassapi import Hass
 from apsystems.api.errors import ApsystemsError
 from apsystems.api.records import InverterInfo, channels_for_model
 from apsystems.common.months import zone_or
-from apsystems.ha.publisher import SetStatePublisher
+from apsystems.ha.publisher import publisher_for
 from apsystems.ha.support import forward_library_logs, log_version, state_dir, stop_library_logs
 from apsystems.ha.wiring import budget_client, find_budget
-from apsystems.inverters.config import InvertersConfig, parse_inverters_args
+from apsystems.inverters.config import LABEL, InvertersConfig, parse_inverters_args
 from apsystems.inverters.entities import (
     InverterIdentity,
     channel_count,
+    ecu_entity,
     entity_ids,
     entity_specs,
     inverter_states,
+    refresh_button,
+    scan_button,
 )
 from apsystems.inverters.jobs import extra_batch_room, local_day, next_job_run
 from apsystems.inverters.loop import (
@@ -82,12 +85,12 @@ class InvertersApp(Hass):
             self.cfg: InvertersConfig = parse_inverters_args(self.args)
             self.budget = find_budget(self, self.cfg.budget)
             self.client = budget_client(self.cfg, self.budget, self.name)
+            self.publisher = publisher_for(self, LABEL)
         except ValueError as exc:
             self.log(f"Configuration error: {exc}", level="ERROR")
             raise
         sid = self.cfg.sid.lower()
         folder = state_dir(self, self.args)
-        self.publisher = SetStatePublisher(self)
         self.site_store = SiteStore(folder / f"site_{sid}.json")  # shared with the production app
         self.store = InverterStore(folder / f"inverters_{sid}.json", self.cfg.sid)
         self.site: SiteInfo | None = self.site_store.load(self.cfg.sid)
@@ -100,6 +103,8 @@ class InvertersApp(Hass):
             self._publish()  # last known values first: HA forgets set_state entities on restart
         else:
             self._timers["discovery"] = self.run_in(self._first_discovery, DISCOVERY_DELAY_S)
+        self.publisher.button(scan_button(self.cfg.sid), lambda: self.scan(origin="button scan inverters"))
+        self.publisher.button(refresh_button(self.cfg.sid), lambda: self.refresh(origin="button refresh inverters"))
         self.listen_event(self._on_scan_event, SCAN_EVENT)
         self.listen_event(self._on_refresh_event, REFRESH_EVENT)
         if self.cfg.scan_button:
@@ -524,6 +529,15 @@ class InvertersApp(Hass):
 
     # ---- publishing ------------------------------------------------------------------------
 
+    def _publish_ecus(self) -> None:
+        """One sensor per ECU: its inverter count, with their uids."""
+        by_ecu: dict[str, list[str]] = {}
+        for inv in self._inverters():
+            if inv.ecu.raw:
+                by_ecu.setdefault(inv.ecu.raw, []).append(inv.uid)
+        for eid, uids in sorted(by_ecu.items()):
+            self.publisher.publish(ecu_entity(eid, self.cfg.sid), len(uids), {"inverters": sorted(uids)})
+
     def _publish(self, uids: Iterable[str] | None = None) -> None:
         """Publish the sensors of ``uids`` (default: every inverter) from what is stored."""
         wanted = None if uids is None else set(uids)
@@ -540,7 +554,8 @@ class InvertersApp(Hass):
                 channels=channel_count(inv.channels, record.detail, record.batch),
             )
             states = inverter_states(who, record.detail, record.batch, tz)
-            entities = {spec.entity_id: spec.entity for spec in entity_specs(who.uid, who.model, who.channels)}
+            specs = entity_specs(who.uid, who.model, who.channels, who.ecu_id, self.cfg.sid)
+            entities = {spec.entity_id: spec.entity for spec in specs}
             for entity_id, (state, attributes) in states.items():
                 size = attribute_size(attributes)
                 if size > largest[0]:
@@ -550,6 +565,7 @@ class InvertersApp(Hass):
                 self._remove_entity(stale)
             self._published[inv.uid] = list(states)
         self.largest_attributes = largest
+        self._publish_ecus()
         if wanted is None and largest[0]:
             self.log(
                 f"Published {sum(len(ids) for ids in self._published.values())} inverter entities;"

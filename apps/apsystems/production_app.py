@@ -17,7 +17,7 @@ from apsystems.api.check import CHECK_EVENT
 from apsystems.api.client import ApsystemsClient
 from apsystems.common.months import zone_or
 from apsystems.ha.check import CredentialCheck
-from apsystems.ha.publisher import SetStatePublisher
+from apsystems.ha.publisher import publisher_for
 from apsystems.ha.support import (
     ensure_user_namespace,
     forward_library_logs,
@@ -28,7 +28,7 @@ from apsystems.ha.support import (
 from apsystems.ha.wiring import budget_client, find_budget
 from apsystems.inverters.scan import checked_site
 from apsystems.inverters.site_store import Discovery, SiteInfo, SiteStore
-from apsystems.production.config import ProductionConfig, parse_production_args
+from apsystems.production.config import LABEL, ProductionConfig, parse_production_args
 from apsystems.production.entities import energy_entities, power_entity
 from apsystems.production.share import NAMESPACE, ProductionShare, production_entity
 from apsystems.production.tracker import Outcome, ProductionTracker, Readings, resolve_poll_source
@@ -50,12 +50,12 @@ class ProductionApp(Hass):
             self.cfg: ProductionConfig = parse_production_args(self.args)
             self.budget = find_budget(self, self.cfg.budget)
             client = budget_client(self.cfg, self.budget, self.name)
+            self.publisher = publisher_for(self, LABEL)
         except ValueError as exc:
             self.log(f"Configuration error: {exc}", level="ERROR")
             raise
         self.client = client
         folder = state_dir(self, self.args)
-        self.publisher = SetStatePublisher(self)
         self.store = SiteStore(folder / f"site_{self.cfg.sid.lower()}.json")
         self.site: SiteInfo | None = self.store.load(self.cfg.sid)
         self.discovery = Discovery(self.cfg.sid)

@@ -32,17 +32,19 @@ from typing import Any
 
 from appdaemon.plugins.hass.hassapi import Hass
 
+from apsystems.common.args import PUBLISH_KEYS
 from apsystems.common.json_file import read_json_object, write_json_atomic
-from apsystems.ha.support import ensure_user_namespace, log_version, publish_state
+from apsystems.ha.publisher import publisher_for
+from apsystems.ha.support import ensure_user_namespace, log_version
 from apsystems.production.share import NAMESPACE, ProductionShare, production_entity
 from chargehq.config import APSYSTEMS, ChargeHQConfig, parse_config
 from chargehq.errors import ConfigError, redact
 from chargehq.payload import EquationReporter, PushPlan, build_push, unconfigured
 from chargehq.sender import Clock, PushOutcome, Sender, utc_now
 from chargehq.sources import ApsystemsSnapshot, read_sources
-from chargehq.status import status_entity, status_entity_id
+from chargehq.status import status_entity, status_entity_model
 
-APP_KEYS = ("apsystems_sid", "state_dir")
+APP_KEYS = ("apsystems_sid", "state_dir", *sorted(PUBLISH_KEYS))
 """Keys this app reads besides those of ``parse_config``."""
 DEFAULT_STATE_DIR = "apsystems_state"
 """Folder (under AppDaemon's config dir) for the pacing and status files."""
@@ -146,7 +148,12 @@ class ChargeHQForwarder(Hass):
         self._problem_key: tuple[str, frozenset[str]] | None = None
         self._share_malformed = False
         self._announced = False
-        self._status_entity = status_entity_id(self.name)
+        self._status_entity = status_entity_model(self.name)
+        try:
+            self._publisher = publisher_for(self, "Charge HQ forwarder")
+        except ValueError as exc:
+            self.log("Configuration error: %s", exc, level="ERROR")
+            raise
         try:
             settings = parse_app_args(self.args, Path(self.config_dir))
         except ConfigError as err:
@@ -288,7 +295,7 @@ class ChargeHQForwarder(Hass):
     def _publish(self, plan: PushPlan) -> None:
         assert self._sender is not None
         state, attributes = status_entity(plan, self._sender.status, self.name)
-        publish_state(self, self._status_entity, state=state, attributes=attributes)
+        self._publisher.publish(self._status_entity, state, attributes)
         try:
             write_json_atomic(self._status_path, {"state": state, "attributes": attributes})
         except OSError as err:
@@ -300,7 +307,7 @@ class ChargeHQForwarder(Hass):
             return
         state, attributes = saved.get("state"), saved.get("attributes")
         if isinstance(state, str) and isinstance(attributes, dict):
-            publish_state(self, self._status_entity, state=state, attributes=attributes)
+            self._publisher.publish(self._status_entity, state, attributes)
 
     def _publish_unconfigured(self, err: ConfigError) -> None:
         """The status says what to fix; the log names each bad key. The key's value appears in neither."""
@@ -311,4 +318,4 @@ class ChargeHQForwarder(Hass):
             self.log("Charge HQ forwarder is not configured: %s", problem, level="ERROR")
         plan = replace(unconfigured("; ".join(problems)), problems=problems)
         state, attributes = status_entity(plan, None, self.name)
-        publish_state(self, self._status_entity, state=state, attributes=attributes)
+        self._publisher.publish(self._status_entity, state, attributes)

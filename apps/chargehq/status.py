@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from apsystems.common.entities import Entity, chargehq_device
 from chargehq.payload import PushPlan, PushState
 from chargehq.sender import SenderStatus
 
@@ -21,10 +22,19 @@ STATUS_ENTITY = "sensor.chargehq_push_status"
 FRIENDLY_NAME = "Charge HQ push status"
 
 
+def _slug(app_name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", app_name.lower()).strip("_") or DEFAULT_APP_NAME
+
+
 def status_entity_id(app_name: str) -> str:
     """``sensor.<app name as an object id>_push_status``; ``sensor.chargehq_push_status`` for ``chargehq``."""
-    slug = re.sub(r"[^a-z0-9]+", "_", app_name.lower()).strip("_") or DEFAULT_APP_NAME
-    return f"sensor.{slug}_push_status"
+    return f"sensor.{_slug(app_name)}_push_status"
+
+
+def status_entity_model(app_name: str) -> Entity:
+    """The status entity in the entity model, on the forwarder's device."""
+    return Entity(status_entity_id(app_name), friendly_name(app_name), chargehq_device(_slug(app_name)),
+                  icon="mdi:ev-station")
 
 
 def friendly_name(app_name: str) -> str:

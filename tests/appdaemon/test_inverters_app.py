@@ -87,15 +87,15 @@ async def start(factory: HarnessFactory, cloud: FakeCloud, **kwargs: Any) -> App
     return await factory(apps_for(cloud, **kwargs), location=MUNICH)
 
 
-async def fire(ad: AppDaemonHarness, callback: str, **match: Any) -> None:
-    """Run the app's pending ``callback`` timer now (and wait for its effects)."""
+async def fire(ad: AppDaemonHarness, callback: str, app: str = INVERTERS, **match: Any) -> None:
+    """Run the ``app``'s pending ``callback`` timer now (and wait for its effects)."""
     entries = [
         e
-        for e in ad.scheduler_entries(INVERTERS)
+        for e in ad.scheduler_entries(app)
         if e.callback == callback and all(e.kwargs.get(k) == v for k, v in match.items())
     ]
-    assert len(entries) == 1, f"{callback} {match}: {ad.scheduler_entries(INVERTERS)}"
-    await ad.fire_timer(INVERTERS, entries[0].handle)
+    assert len(entries) == 1, f"{callback} {match}: {ad.scheduler_entries(app)}"
+    await ad.fire_timer(app, entries[0].handle)
     await ad.wait_idle(timeout=60)
 
 

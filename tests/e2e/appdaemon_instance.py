@@ -51,11 +51,19 @@ class AppDaemonInstance:
         time_zone: str,
         ha_url: str,
         http_port: int,
+        mqtt_port: int | None = None,
     ) -> None:
         self.config_dir = config_dir
         self.apps = apps
         self.secrets = secrets
         self.http_port = http_port
+        self._config: dict[str, Any] = {
+            "latitude": latitude,
+            "longitude": longitude,
+            "time_zone": time_zone,
+            "ha_url": ha_url,
+            "mqtt_port": mqtt_port,
+        }
         write_config(
             config_dir,
             apps=apps,
@@ -65,12 +73,18 @@ class AppDaemonInstance:
             time_zone=time_zone,
             http_port=http_port,
             ha_url=ha_url,
+            mqtt_port=mqtt_port,
         )
         self.process = ManagedProcess(
             f"appdaemon:{config_dir.name}",
             [str(APPDAEMON_BIN), "-c", str(config_dir)],
             config_dir / "appdaemon-output.log",
         )
+
+    def reconfigure(self, apps: dict[str, dict[str, Any]]) -> None:
+        """Write ``apps`` as apps.yaml (the rest unchanged); takes effect at the next start."""
+        self.apps = apps
+        write_config(self.config_dir, apps=apps, secrets=self.secrets, http_port=self.http_port, **self._config)
 
     @property
     def state_dir(self) -> Path:

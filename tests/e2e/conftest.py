@@ -171,6 +171,22 @@ def _inverters(cloud: FakeCloud) -> list[Inverter]:
     return found
 
 
+def configured_home_assistant(folder: Path, cloud: FakeCloud, *, stub_analytics: bool) -> HomeAssistant:
+    """A Home Assistant at the fake site's place, its configuration written (not started)."""
+    site = cloud.site
+    hass = HomeAssistant(
+        HASS_BIN,
+        folder,
+        free_port(),
+        latitude=site.latitude,
+        longitude=site.longitude,
+        time_zone=site.timezone,
+        stub_analytics=stub_analytics,
+    )
+    hass.write_config()
+    return hass
+
+
 @pytest.fixture(scope="session")
 def e2e_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
     if not HASS_BIN.is_file():
@@ -187,16 +203,7 @@ def e2e_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
         receiver = ChargeHQReceiver(CHARGEHQ_KEY).start()
         started.append(receiver.stop)
         site = cloud.site
-        hass = HomeAssistant(
-            HASS_BIN,
-            root / "homeassistant",
-            free_port(),
-            latitude=site.latitude,
-            longitude=site.longitude,
-            time_zone=site.timezone,
-            stub_analytics=netns != "private",
-        )
-        hass.write_config()
+        hass = configured_home_assistant(root / "homeassistant", cloud, stub_analytics=netns != "private")
         started.append(hass.stop)
         hass.start()
         hass.onboard()

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.e2e.conftest import Session
+from tests.e2e.homeassistant import HomeAssistant
 from tests.e2e.processes import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -33,15 +34,14 @@ def first_compile_after(moment: datetime) -> datetime:
     return period_start + timedelta(minutes=5, seconds=COMPILE_SECOND)
 
 
-@pytest.mark.timeout(600)
-def test_energy_validation_has_no_issue_once_statistics_exist(session: Session) -> None:
-    hass = session.hass
-    entity_id = f"{session.expected.prefix}_total_energy"
+def validate_solar_source(hass: HomeAssistant, entity_id: str, published_at: datetime) -> None:
+    """``entity_id`` as the solar source; ``energy/validate`` must accept it after the first compile
+    following ``published_at`` (when HA last gained the entity)."""
     source = {"type": "solar", "stat_energy_from": entity_id, "config_entry_solar_forecast": None}
     hass.ws({"type": "energy/save_prefs", "energy_sources": [source]})
     assert hass.ws({"type": "energy/get_prefs"})[0]["energy_sources"] == [source]
 
-    deadline = first_compile_after(session.entities_published_at) + timedelta(seconds=SLACK_S)
+    deadline = first_compile_after(published_at) + timedelta(seconds=SLACK_S)
     timeout = max(30.0, (deadline - datetime.now().astimezone()).total_seconds())
     seen: list[object] = []
 
@@ -58,6 +58,13 @@ def test_energy_validation_has_no_issue_once_statistics_exist(session: Session) 
         context=lambda: f"last energy/validate issues: {seen}",
     )
     assert hass.ws({"type": "recorder/validate_statistics"})[0] == {}
+
+
+@pytest.mark.timeout(600)
+def test_energy_validation_has_no_issue_once_statistics_exist(session: Session) -> None:
+    hass = session.hass
+    entity_id = f"{session.expected.prefix}_total_energy"
+    validate_solar_source(hass, entity_id, session.entities_published_at)
     statistic_ids = hass.ws({"type": "recorder/list_statistic_ids", "statistic_type": "sum"})[0]
     ours = {item["statistic_id"]: item for item in statistic_ids}
     for suffix in ("total_energy", "today_energy", "month_energy", "year_energy"):

@@ -18,7 +18,7 @@ import yaml
 from appdaemon import utils as ad_utils
 from appdaemon.adapi import ADAPI
 from appdaemon.models.config import AllAppConfig, AppConfig, GlobalModule, MainConfig
-from appdaemon.models.config.plugin import HASSConfig
+from appdaemon.models.config.plugin import HASSConfig, MQTTConfig
 from pydantic import ValidationError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +33,8 @@ TEST_SECRETS: dict[str, str] = {
     "aps_sid": "TESTSID0001",
     "chargehq_api_key": "test-chargehq-key",
     "appdaemon_http_password": "test-http-password-long-and-random",
+    "mqtt_user": "test-mqtt-user",
+    "mqtt_password": "test-mqtt-password",
 }
 
 
@@ -128,6 +130,23 @@ def test_the_commented_web_server_has_a_password_and_validates(config_dir: Path)
     assert model.admin is not None and model.api is not None
     assert model.http is not None and model.http.password is not None
     assert model.http.password.get_secret_value() == TEST_SECRETS["appdaemon_http_password"]
+
+
+def test_the_commented_mqtt_plugin_validates_with_secrets(config_dir: Path) -> None:
+    """``publish: mqtt`` needs the plugin; the example's block is valid once uncommented."""
+    lines = (config_dir / "appdaemon.yaml").read_text(encoding="utf-8").splitlines()
+    start = lines.index("    # --- MQTT (only for publish: mqtt) ---")
+    end = lines.index("    # --- end of MQTT ---")
+    enabled = lines[: start + 1] + [line.replace("# ", "", 1) for line in lines[start + 1 : end]] + lines[end:]
+    (config_dir / "appdaemon.yaml").write_text("\n".join(enabled) + "\n", encoding="utf-8")
+    model = MainConfig.model_validate(read_appdaemon_yaml(config_dir))
+    mqtt = model.appdaemon.plugins["MQTT"]
+    assert isinstance(mqtt, MQTTConfig)
+    assert mqtt.namespace == "mqtt" and mqtt.client_topics == []
+    assert mqtt.client_user == TEST_SECRETS["mqtt_user"]
+    assert mqtt.client_password is not None
+    assert mqtt.client_password.get_secret_value() == TEST_SECRETS["mqtt_password"].encode()
+    assert mqtt.will_topic == mqtt.birth_topic == "appdaemon_mqtt_client/status"  # the entities' availability
 
 
 def test_apps_example_validates_and_every_app_imports(config_dir: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from apsystems.budget.pacing import BudgetSettings
 from apsystems.budget.solar_window import DEFAULT_OFFSET_MIN
-from apsystems.common.args import check_keys, required_text, system_id
+from apsystems.common.args import PUBLISH_KEYS, check_keys, required_text, system_id
 from apsystems.common.months import zone
 
 # apps.yaml name -> BudgetSettings field name
@@ -36,7 +36,7 @@ OWN_KEYS = frozenset(
         "sunset_offset",
         "check_on_start",
     }
-)
+) | PUBLISH_KEYS
 @dataclass(frozen=True)
 class BudgetConfig:
     app_id: str

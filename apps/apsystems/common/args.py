@@ -102,3 +102,44 @@ def parse_credentials(args: Mapping[str, Any], app_label: str) -> Credentials:
         base_url=base_url(args),
         budget=str(args.get("budget") or DEFAULT_BUDGET_APP),
     )
+
+
+PUBLISH_KEYS = frozenset({"publish", "mqtt_namespace", "discovery_prefix"})
+PUBLISH_MODES = ("set_state", "mqtt")
+DEFAULT_MQTT_NAMESPACE = "mqtt"
+DEFAULT_DISCOVERY_PREFIX = "homeassistant"
+_TOPIC_LEVEL = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    """How an app reaches Home Assistant: ``set_state`` (default) or MQTT discovery."""
+
+    mode: str = "set_state"
+    mqtt_namespace: str = DEFAULT_MQTT_NAMESPACE
+    discovery_prefix: str = DEFAULT_DISCOVERY_PREFIX
+
+    @property
+    def mqtt(self) -> bool:
+        return self.mode == "mqtt"
+
+
+def parse_publish(args: Mapping[str, Any], app_label: str) -> PublishSettings:
+    """``publish: set_state|mqtt``, ``mqtt_namespace`` and ``discovery_prefix`` (same in every app)."""
+    raw_mode = args.get("publish")
+    mode = "set_state" if raw_mode is None else str(raw_mode).strip().lower()
+    if mode not in PUBLISH_MODES:
+        raise ValueError(
+            f"publish {raw_mode!r} of the {app_label} must be set_state (entities through AppDaemon's"
+            " set_state, the default) or mqtt (MQTT discovery through AppDaemon's MQTT plugin)"
+        )
+    namespace = str(args.get("mqtt_namespace") or DEFAULT_MQTT_NAMESPACE).strip()
+    prefix = str(args.get("discovery_prefix") or DEFAULT_DISCOVERY_PREFIX).strip().strip("/")
+    if not _TOPIC_LEVEL.match(prefix):
+        raise ValueError(
+            f"discovery_prefix {args.get('discovery_prefix')!r} of the {app_label} must be an MQTT topic without"
+            " wildcards, as in Home Assistant's MQTT settings (default homeassistant)"
+        )
+    if not namespace:
+        raise ValueError(f"mqtt_namespace of the {app_label} must name the namespace of AppDaemon's MQTT plugin")
+    return PublishSettings(mode, namespace, prefix)

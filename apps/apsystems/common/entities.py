@@ -9,7 +9,7 @@ Charge HQ forwarder). Apps hand an entity, its state and its extra attributes to
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
@@ -30,6 +30,7 @@ class Device:
     identifier: str
     name: str
     model: str | None = None
+    via: Device | None = None  # the device this one reaches Home Assistant through (ECU -> system)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,9 @@ class Entity:
 class Publisher(Protocol):
     """Where apps put entity states; one implementation per way of reaching Home Assistant."""
 
+    def button(self, entity: Entity, on_press: Callable[[], None]) -> None:
+        """Offer a button (``button.*``) that calls ``on_press`` when pressed, where the way allows it."""
+
     def publish(self, entity: Entity, state: Any, attributes: Mapping[str, Any] | None = None) -> None:
         """Set ``entity`` to ``state`` with its descriptive attributes and ``attributes``."""
 
@@ -72,3 +76,13 @@ class Publisher(Protocol):
 
 def system_device(sid: str) -> Device:
     return Device(DeviceKind.SYSTEM, sid, f"APsystems {sid}")
+
+
+def ecu_device(eid: str, sid: str | None) -> Device:
+    """An ECU; it belongs to its system when the system is known."""
+    return Device(DeviceKind.ECU, eid, f"APsystems ECU {eid}", "ECU", system_device(sid) if sid else None)
+
+
+def chargehq_device(app_slug: str) -> Device:
+    """A Charge HQ forwarder app (one device per forwarder app)."""
+    return Device(DeviceKind.CHARGEHQ, app_slug, "Charge HQ", "Push API forwarder")

@@ -7,9 +7,9 @@ from dataclasses import asdict, dataclass
 from datetime import time
 from typing import Any
 
-from apsystems.common.args import CREDENTIAL_KEYS, Credentials, check_keys, parse_credentials
+from apsystems.common.args import CREDENTIAL_KEYS, PUBLISH_KEYS, Credentials, check_keys, parse_credentials
 
-KEYS = CREDENTIAL_KEYS | {"detail_time", "batch_time", "batch_every", "scan_button", "refresh_button"}
+KEYS = CREDENTIAL_KEYS | PUBLISH_KEYS | {"detail_time", "batch_time", "batch_every", "scan_button", "refresh_button"}
 LABEL = "inverter app"
 DEFAULT_DETAIL_TIME = time(12, 30)
 DEFAULT_BATCH_TIME = time(23, 0)

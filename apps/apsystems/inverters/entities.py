@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from typing import Any
 
-from apsystems.common.entities import Device, DeviceKind, Entity
+from apsystems.common.entities import Device, DeviceKind, Entity, ecu_device, system_device
 from apsystems.inverters.telemetry import (
     NOMINAL_EFFICIENCY,
     Latest,
@@ -61,8 +61,10 @@ class EntitySpec:
         return self.entity.attributes()
 
 
-def inverter_device(uid: str, model: str | None) -> Device:
-    return Device(DeviceKind.INVERTER, uid, inverter_label(uid, model), model)
+def inverter_device(uid: str, model: str | None, ecu_id: str | None = None, sid: str | None = None) -> Device:
+    """An inverter; it belongs to its ECU when the ECU is known (the MQTT device chain)."""
+    via = ecu_device(ecu_id, sid) if ecu_id else None
+    return Device(DeviceKind.INVERTER, uid, inverter_label(uid, model), model, via)
 
 
 def _sensor(entity_id: str, name: str, unit: str, device_class: str, device: Device) -> Entity:
@@ -78,11 +80,13 @@ def inverter_label(uid: str, model: str | None) -> str:
     return f"APsystems {model or 'inverter'} {uid}"
 
 
-def entity_specs(uid: str, model: str | None, channels: int) -> list[EntitySpec]:
+def entity_specs(
+    uid: str, model: str | None, channels: int, ecu_id: str | None = None, sid: str | None = None
+) -> list[EntitySpec]:
     """Every sensor of an inverter with ``channels`` DC inputs (1 to 4), power first."""
     channels = max(1, min(MAX_CHANNELS, channels))
     prefix = entity_prefix(uid)
-    device = inverter_device(uid, model)
+    device = inverter_device(uid, model, ecu_id, sid)
     label = device.name
     specs = [EntitySpec("power", _sensor(f"{prefix}_power", f"{label} power", "W", "power", device), 1)]
     for kind, name, unit, device_class, decimals in _CHANNEL_KINDS:
@@ -94,6 +98,31 @@ def entity_specs(uid: str, model: str | None, channels: int) -> list[EntitySpec]
         entity = _sensor(f"{prefix}_{kind}", f"{label} {name}", unit, device_class, device)
         specs.append(EntitySpec(kind, entity, decimals))
     return specs
+
+
+def scan_button(sid: str) -> Entity:
+    """``button.apsystems_<sid>_scan_inverters``: what the ``apsystems_scan_inverters`` event does."""
+    device = system_device(sid)
+    return Entity(f"button.apsystems_{sid.lower()}_scan_inverters", f"{device.name} scan inverters", device,
+                  icon="mdi:magnify")
+
+
+def refresh_button(sid: str) -> Entity:
+    """``button.apsystems_<sid>_refresh_inverters``: what the ``apsystems_refresh_inverters`` event does."""
+    device = system_device(sid)
+    return Entity(f"button.apsystems_{sid.lower()}_refresh_inverters", f"{device.name} refresh inverters", device,
+                  icon="mdi:refresh")
+
+
+def ecu_entity(eid: str, sid: str) -> Entity:
+    """``sensor.apsystems_ecu_<eid>_inverters``: how many inverters report through the ECU.
+
+    It also puts the ECU's device (and its link to the system) into Home Assistant with
+    ``publish: mqtt``: a device exists there only through an entity that describes it.
+    """
+    device = ecu_device(eid, sid)
+    return Entity(f"sensor.apsystems_ecu_{eid.strip().lower()}_inverters", f"{device.name} inverters", device,
+                  unit="inverters", state_class="measurement", icon="mdi:router-wireless")
 
 
 def entity_ids(uid: str, model: str | None, channels: int) -> list[str]:

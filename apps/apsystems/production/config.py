@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from apsystems.common.args import CREDENTIAL_KEYS, Credentials, check_keys, parse_credentials
+from apsystems.common.args import CREDENTIAL_KEYS, PUBLISH_KEYS, Credentials, check_keys, parse_credentials
 
 POLL_SOURCES = ("auto", "ecu", "system")
-KEYS = CREDENTIAL_KEYS | {"poll_source", "storage_prefix"}
+KEYS = CREDENTIAL_KEYS | PUBLISH_KEYS | {"poll_source", "storage_prefix"}
 LABEL = "production app"
 
 
