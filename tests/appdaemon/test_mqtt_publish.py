@@ -21,7 +21,7 @@ from fakes.apsystems_cloud import FakeCloud
 from fakes.apsystems_cloud.presets import daylight
 from fakes.apsystems_cloud.site import InverterSpec
 from tests.appdaemon.conftest import HarnessFactory
-from tests.appdaemon.test_inverters_app import BERLIN, MUNICH, UNITS, expected_ids, fire, listed
+from tests.appdaemon.test_inverters_app import BERLIN, MUNICH, UNITS, discover, expected_ids, fire, listed
 from tests.appdaemon.test_inverters_app import apps_for as inverter_apps
 from tests.support.appdaemon_harness import AppDaemonHarness, Location
 from tests.support.mosquitto import Mosquitto
@@ -155,7 +155,7 @@ async def test_large_site_configs_states_button_and_removal(
     appdaemon_factory: HarnessFactory, large: FakeCloud, broker: Mosquitto
 ) -> None:
     ad = await start(appdaemon_factory, large, broker)
-    await fire(ad, "_first_discovery")
+    await discover(ad)
     inverters = listed(large)
     assert len(inverters) == 30 and {len(i.panels_w) for i in inverters} == {2, 4}
     assert not ad.entity_ids(prefix="sensor.apsystems_inverter_")  # nothing through set_state
@@ -202,8 +202,9 @@ async def test_one_ecu_site_and_a_broker_restart_loses_nothing(
         at_midday(cloud, zone)
         location = Location(latitude=sunny.latitude, longitude=sunny.longitude, elevation=10, time_zone=sunny.timezone)
         ad = await start(appdaemon_factory, cloud, broker, location, client_topics="NONE", production=True)
-        await fire(ad, "_tick", PRODUCTION)  # discovery and the first poll of the production app
-        await fire(ad, "_first_discovery")
+        await fire(ad, "_tick", PRODUCTION)  # discovery's first call (details)
+        await fire(ad, "_tick", PRODUCTION)  # the inverter list and the first poll of the production app
+        await discover(ad)
         inverters = listed(cloud)
         assert len(cloud.site.ecus) == 1 and sorted(len(i.panels_w) for i in inverters) == [2, 4]
         before = await retained(broker)
@@ -255,7 +256,7 @@ async def test_switching_from_set_state_frees_the_entity_ids(
 ) -> None:
     """Home Assistant would name the MQTT entity ``<id>_2`` while the set_state one holds the id."""
     ad = await start(appdaemon_factory, large, broker, publish="set_state")
-    await fire(ad, "_first_discovery")
+    await discover(ad)
     held = set(ad.entity_ids(prefix="sensor.apsystems_inverter_"))
     assert len(held) == 21 * 10 + 9 * 16
     calls = large.calls.total
