@@ -10,6 +10,7 @@ HA's log has no MQTT discovery warning.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -100,7 +101,10 @@ def setup_mqtt_integration(hass: HomeAssistant, port: int) -> None:
 @pytest.fixture(scope="module")
 def mqtt_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MqttSite]:
     if not HASS_BIN.is_file():
-        pytest.skip(f"{HASS_BIN} is missing: run `make e2e-env`")
+        message = f"{HASS_BIN} is missing: run `make e2e-env`"
+        if os.environ.get("APS_E2E_REQUIRED") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
     root = tmp_path_factory.mktemp("e2e_mqtt")
     stops: list[Any] = []
     try:
