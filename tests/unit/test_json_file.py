@@ -76,12 +76,14 @@ def test_deeply_nested_state_is_set_aside_not_a_recursion_error(tmp_path: Path) 
     assert read_json_object(target) is None
 
 
-def test_stale_temporaries_of_a_dead_writer_are_removed(tmp_path: Path) -> None:
+def test_stale_temporaries_of_a_dead_writer_are_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started = time.time() - 60  # this process, as if it had started a minute ago (not when pytest did)
+    monkeypatch.setattr("apsystems.common.json_file._PROCESS_STARTED", started)
     folder = tmp_path / "state"
     folder.mkdir()
     stale = folder / ".api_calls.json.abc123.tmp"
     stale.write_text("{half")
-    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    os.utime(stale, (started - 3600, started - 3600))
     fresh = folder / ".other.json.def456.tmp"  # a write under way in this process: kept
     fresh.write_text("{")
     keep = folder / "notes.tmp.txt"

@@ -414,7 +414,9 @@ def test_temporary_files_of_a_killed_write_are_removed_at_start_up(path: Path, m
     CallLedger(path, LONDON).record(APP, now, count=3)
     left = path.with_name(f".{path.name}.k1ll3d.tmp")
     left.write_text('{"version": 1, "app_')
-    os.utime(left, (time.time() - 600, time.time() - 600))
+    started = time.time() - 60  # a new process, started a minute ago (not when pytest did)
+    os.utime(left, (started - 600, started - 600))
+    monkeypatch.setattr("apsystems.common.json_file._PROCESS_STARTED", started)
     monkeypatch.setattr("apsystems.common.json_file._swept", set())  # as in a new process: the folder not swept yet
     assert CallLedger(path, LONDON).used(APP, now) == 3
     assert not left.exists()
