@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from apsystems.api.records import MeterMinutely, MeterTotals, StorageLatest, StorageMinutely
+from apsystems.api.records import EcuDevices, MeterMinutely, MeterTotals, StorageLatest, StorageMinutely, parse_ecu_ref
 from apsystems.household.entities import METER_KINDS, STORAGE_KINDS, meter_entities, storage_entities, storage_states
 from apsystems.household.lifetime import LifetimeCounter
 from apsystems.household.readings import grid_sign, measured_at, meter_reading, storage_reading
+from apsystems.household.store import HouseholdStore, found_devices
+from apsystems.inverters.site_store import SiteInfo
 
 TZ = ZoneInfo("Europe/London")
 DAY = date(2026, 6, 15)
@@ -84,3 +87,22 @@ def test_entity_ids_units_and_classes() -> None:
     assert len(battery) == len(STORAGE_KINDS) == 8
     assert battery["soc"].unit == "%" and battery["soc"].device_class == "battery"
     assert battery["mode"].unit is None and battery["mode"].state_class is None
+
+
+def test_devices_found_and_kept_on_disk(tmp_path: Path) -> None:
+    def ecu(eid: str, kind: int, model: str | None = None) -> EcuDevices:
+        return EcuDevices(ecu=parse_ecu_ref(eid), ecu_type=kind, timezone=None, inverters=(), model=model)
+
+    site = SiteInfo("S", "UTC", None, (), (ecu("1", 0), ecu("2", 1), ecu("3", 2, "ELS-5K")), "now")
+    found = found_devices(site, ["4"])
+    assert found == {"4": ("meter", None), "2": ("meter", None), "3": ("storage", "ELS-5K")}
+    store = HouseholdStore(tmp_path / "household.json")
+    assert store.adopt(found) == (["4", "2", "3"], [])
+    store.devices["3"].counter.observe(DAY, {"charge": 1.5, "discharge": 0.5})
+    store.devices["3"].states = {"soc": 55}
+    store.save()
+    again = HouseholdStore(tmp_path / "household.json")
+    assert again.discovered and again.devices["3"].model == "ELS-5K" and again.devices["3"].states == {"soc": 55}
+    assert again.devices["3"].counter.published == {"charge": 1.5, "discharge": 0.5}
+    assert again.adopt({"3": ("storage", "ELS-5K")}) == ([], ["2", "4"])  # a rescan removes what is gone
+    assert [d.eid for d in again.storages()] == ["3"] and again.meters() == []
