@@ -33,9 +33,11 @@ from apsystems.ha.wiring import budget_client, find_budget
 from apsystems.household import reader
 from apsystems.household.config import parse_household_args
 from apsystems.household.entities import meter_entities, storage_entities
+from apsystems.household.share import build_share, household_entity
 from apsystems.household.store import DeviceRecord, HouseholdStore, found_devices
 from apsystems.inverters.jobs import local_day
 from apsystems.inverters.site_store import SiteInfo, SiteStore, discover
+from apsystems.production.share import NAMESPACE
 
 SCAN_EVENT = "apsystems_scan_household"
 INVERTER_SCAN_EVENT = "apsystems_scan_inverters"
@@ -70,6 +72,8 @@ class HouseholdApp(Hass):
         self.site_store = SiteStore(folder / f"site_{sid}.json")  # shared with the other apps
         self.store = HouseholdStore(folder / f"household_{sid}.json")
         self.site: SiteInfo | None = self.site_store.load(self.cfg.sid)
+        self.failed: dict[str, str] = {}  # eid -> why its last read gave no value (shared with Charge HQ)
+        self._share_warned = False
         if self.store.discovered:
             self._tell_budget()
             self._publish()  # last known values first: HA forgets set_state entities on restart
@@ -178,9 +182,21 @@ class HouseholdApp(Hass):
             for record in records:
                 try:
                     reader.seed(self.client, self.cfg.sid, record, day)
-                    reader.read(self.client, self.cfg.sid, record, day, tz)
                 except ApsystemsError as exc:
-                    self.log(f"First read of {record.kind} {record.eid} failed: {exc}", level="WARNING")
+                    self.log(f"Lifetime of {record.kind} {record.eid} not read: {exc}", level="WARNING")
+                self._read(record, day, tz)
+
+    def _read(self, record: DeviceRecord, day: Any, tz: tzinfo) -> None:
+        """One read; a failure or an unsound answer keeps the last values and is shared as a problem."""
+        try:
+            if reader.read(self.client, self.cfg.sid, record, day, tz):
+                self.failed.pop(record.eid, None)
+                return
+            reason = f"{record.kind} {record.eid}: the cloud's answer held no sound value"
+        except ApsystemsError as exc:
+            reason = f"{record.kind} {record.eid}: read failed ({exc})"
+        self.failed[record.eid] = reason
+        self.log(f"{reason}; keeping the last values", level="WARNING")
 
     def _tell_budget(self) -> None:
         self.budget.set_household(meters=len(self.store.meters()), storages=len(self.store.storages()))
@@ -210,11 +226,7 @@ class HouseholdApp(Hass):
                 self.log(f"Meter read not sent: {decision.reason}", level="DEBUG")
                 return
             for record in records:
-                try:
-                    if not reader.read(self.client, self.cfg.sid, record, day, tz):
-                        self.log(f"{record.kind} {record.eid}: no sound value in the answer; keeping the last")
-                except ApsystemsError as exc:
-                    self.log(f"Reading {record.kind} {record.eid} failed: {exc}", level="WARNING")
+                self._read(record, day, tz)
         self.store.last_read_at = now
         self.store.save()
         self._publish()
@@ -252,3 +264,29 @@ class HouseholdApp(Hass):
             for key, entity in entities_of(record).items():
                 if key in record.states:
                     self.publisher.publish(entity, record.states[key], extra)
+        self._share()
+
+    def _share(self) -> None:
+        """Meter and battery fields for the Charge HQ forwarder, in the user namespace."""
+        if not self.store.devices:
+            return
+        plan = self.budget.plan()
+        interval = float(max(plan.interval_s, plan.night_interval_s))
+        share = build_share(self.cfg.sid, self.store.devices.values(), self.failed, interval)
+        state, attributes = share.to_state()
+        try:
+            self.set_state(
+                household_entity(self.cfg.sid),
+                state=state,
+                attributes=attributes,
+                namespace=NAMESPACE,
+                replace=True,
+                check_existence=False,
+            )
+        except Exception as exc:  # the user namespace is missing from appdaemon.yaml
+            if not self._share_warned:
+                self._share_warned = True
+                self.log(
+                    f"Cannot share meter readings with other apps ({exc}); add the namespace '{NAMESPACE}'",
+                    level="WARNING",
+                )
