@@ -18,6 +18,8 @@ import pytest
 
 from apsystems.api.client import ApsystemsClient
 from apsystems.household.entities import METER_KINDS, STORAGE_KINDS
+from apsystems.household.share import METER_FIELDS, STORAGE_FIELDS, HouseholdShare, household_entity
+from apsystems.production.share import NAMESPACE
 from fakes.apsystems_cloud import DEFAULT_APP_ID, DEFAULT_APP_SECRET, FakeCloud
 from tests.appdaemon.conftest import HarnessFactory
 from tests.support.appdaemon_harness import AppDaemonHarness, Location
@@ -138,6 +140,16 @@ async def test_every_meter_and_battery_entity_matches_the_cloud(
     for entity_id, value in expected_power.items():
         assert value is not None and close(ad.state(entity_id), value, energy=False), (entity_id, ad.state(entity_id))
     assert ad.state(f"{s}mode") == "self_consumption"
+
+    # what the Charge HQ forwarder reads: every field, in its units, with the cloud's measurement time
+    shared = ad.entity(household_entity(sid), namespace=NAMESPACE)
+    assert shared is not None
+    share = HouseholdShare.from_attributes(shared.attributes)
+    assert share is not None and not share.problems
+    assert set(share.values) == {*METER_FIELDS, *STORAGE_FIELDS}
+    assert share.values["consumption"] == pytest.approx(float(ad.state(f"{m}consumption_power")) / 1000)
+    assert share.values["battery_soc"] == pytest.approx(float(ad.state(f"{s}soc")) / 100)
+    assert share.measured("consumption") == datetime.fromisoformat(ad.attributes(f"{m}grid_power")["measured_at"])
 
     # discovery: details + inverter list + meter list; a summary and a first read per device
     app_calls = before
