@@ -470,7 +470,8 @@ async def test_all_apsystems_meter_and_battery_fields_are_pushed_with_the_cloud_
 ) -> None:
     """The meters app's share (apps/apsystems/household/share.py) read from the ``apsystems`` namespace."""
     sources = ("consumption", "net_import", "battery_discharge", "battery_soc", "imported_kwh", "exported_kwh")
-    entry = app_entry(receiver, production="apsystems", apsystems_sid=SID, **dict.fromkeys(sources, "apsystems"))
+    fields: dict[str, Any] = dict.fromkeys(sources, "apsystems")
+    entry = app_entry(receiver, production="apsystems", apsystems_sid=SID, **fields)
     ad = await start(appdaemon_factory, testkit, receiver, entry)
     assert "the APsystems meters app has not shared" in body(receiver.pushes[0])["error"]
 
