@@ -33,7 +33,8 @@ from apsystems.ha.wiring import budget_client, find_budget
 from apsystems.household import reader
 from apsystems.household.config import parse_household_args
 from apsystems.household.entities import meter_entities, storage_entities
-from apsystems.household.share import build_share, household_entity
+from apsystems.household.share import household_entity
+from apsystems.household.sharing import build_share
 from apsystems.household.store import DeviceRecord, HouseholdStore, found_devices
 from apsystems.inverters.jobs import local_day
 from apsystems.inverters.site_store import SiteInfo, SiteStore, discover

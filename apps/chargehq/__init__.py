@@ -7,4 +7,5 @@ It depends on ``apsystems`` only through this small surface, and never on an APs
 - ``apsystems.common.json_file``: the one atomic JSON writer and reader;
 - ``apsystems.ha.support.publish_state``: publishing an entity (the AppDaemon 4.5.13 workaround);
 - ``apsystems.production.share``: the latest production the production app shares.
+- ``apsystems.household.share``: the meter and battery fields the meters app shares.
 """

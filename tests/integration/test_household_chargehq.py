@@ -17,7 +17,8 @@ import pytest
 from apsystems.api.client import ApsystemsClient
 from apsystems.household import reader
 from apsystems.household.lifetime import LifetimeCounter
-from apsystems.household.share import HouseholdShare, build_share
+from apsystems.household.share import HouseholdShare
+from apsystems.household.sharing import build_share
 from apsystems.household.store import DeviceRecord, energy_keys
 from chargehq.config import parse_config
 from chargehq.payload import build_push, epoch_ms
