@@ -35,7 +35,7 @@ from apsystems.household.config import parse_household_args
 from apsystems.household.entities import meter_entities, storage_entities
 from apsystems.household.share import household_entity
 from apsystems.household.sharing import build_share
-from apsystems.household.store import DeviceRecord, HouseholdStore, found_devices
+from apsystems.household.store import METER_TYPE, DeviceRecord, HouseholdStore, found_devices
 from apsystems.inverters.jobs import local_day
 from apsystems.inverters.site_store import SiteInfo, SiteStore, discover
 from apsystems.production.share import NAMESPACE
@@ -138,20 +138,23 @@ class HouseholdApp(Hass):
                 return False
 
     def _scan(self, origin: str) -> bool:
-        site = self.site_store.load(self.cfg.sid)
-        cost = 1 if site is not None else 3
-        with self.budget.spending(cost, "discovery") as decision:
-            if not decision.allowed:
-                self.log(f"Meter scan ({origin}) postponed by the API budget: {decision.reason}", level="WARNING")
-                return False
-            try:
-                if site is None:
-                    site = discover(self.client, self.cfg.sid, self._now().isoformat())
-                    self.site_store.save(site)
-                meter_ids = self.client.meters(self.cfg.sid)
-            except ApsystemsError as exc:
-                self.log(f"Meter scan ({origin}) failed, trying again later: {exc}", level="WARNING")
-                return False
+        """The site (the shared file, else two calls), then the meter list: at start only when an
+        ECU of the list says it has a meter, so an inverters-only site spends nothing; a requested
+        scan always asks it."""
+        site = self.site_store.load(self.cfg.sid) or self._discover_site(origin)
+        if site is None:
+            return False
+        meter_ids: tuple[str, ...] = ()
+        if origin != "start" or any(d.ecu_type == METER_TYPE for d in site.devices):
+            with self.budget.spending(1, "discovery") as decision:
+                if not decision.allowed:
+                    self.log(f"Meter scan ({origin}) postponed by the API budget: {decision.reason}", level="WARNING")
+                    return False
+                try:
+                    meter_ids = self.client.meters(self.cfg.sid)
+                except ApsystemsError as exc:
+                    self.log(f"Meter scan ({origin}) failed, trying again later: {exc}", level="WARNING")
+                    return False
         self.site = site
         found = found_devices(site, meter_ids)
         gone = [d for eid, d in self.store.devices.items() if eid not in found]
@@ -168,6 +171,20 @@ class HouseholdApp(Hass):
             f" removed {', '.join(d.eid for d in gone) or 'none'}"
         )
         return True
+
+    def _discover_site(self, origin: str) -> SiteInfo | None:
+        """The system's details and inverter list when no other app has written them (two calls)."""
+        with self.budget.spending(2, "discovery") as decision:
+            if not decision.allowed:
+                self.log(f"Meter scan ({origin}) postponed by the API budget: {decision.reason}", level="WARNING")
+                return None
+            try:
+                site = discover(self.client, self.cfg.sid, self._now().isoformat())
+            except ApsystemsError as exc:
+                self.log(f"Meter scan ({origin}) failed, trying again later: {exc}", level="WARNING")
+                return None
+        self.site_store.save(site)
+        return site
 
     def _seed_and_read(self, records: list[DeviceRecord]) -> None:
         """New devices: their lifetime from the cloud's summary, then a first read (discovery calls)."""

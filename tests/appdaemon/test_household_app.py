@@ -172,8 +172,15 @@ async def test_an_inverters_only_site_publishes_nothing_and_reads_nothing(
     await fire(ad, "_first_discovery")
     assert ad.entity_ids(prefix="sensor.apsystems_meter_") == []
     assert ad.entity_ids(prefix="sensor.apsystems_storage_") == []
-    assert inverters_only.calls.total == 3  # details, inverter list, meter list: discovery only
+    # the site's details and inverter list (which the production app would otherwise fetch); no ECU
+    # of the list has a meter or a battery, so no call at all is spent on them
+    assert inverters_only.calls.total == 2 and inverters_only.calls.count("meters") == 0
     plan = await ad.call_app(BUDGET, "plan")
     assert plan.poll_cost == 1 and plan.night_interval_s == 0
     await fire(ad, "_tick")
-    assert inverters_only.calls.total == 3
+    assert inverters_only.calls.total == 2
+    # a requested scan asks the meter list all the same (one call), and still finds nothing
+    await ad.fire_event("apsystems_scan_household")
+    await ad.wait_idle(timeout=30)
+    assert inverters_only.calls.count("meters") == 1 and inverters_only.calls.total == 3
+    assert ad.entity_ids(prefix="sensor.apsystems_meter_") == []
