@@ -28,7 +28,7 @@ from apsystems.api.errors import ApsystemsError
 from apsystems.common.entities import Entity
 from apsystems.common.months import zone_or
 from apsystems.ha.publisher import SetStatePublisher
-from apsystems.ha.support import forward_library_logs, state_dir, stop_library_logs
+from apsystems.ha.support import forward_library_logs, share_with_apps, state_dir, stop_library_logs
 from apsystems.ha.wiring import budget_client, find_budget
 from apsystems.household import reader
 from apsystems.household.config import parse_household_args
@@ -292,19 +292,7 @@ class HouseholdApp(Hass):
         interval = float(max(plan.interval_s, plan.night_interval_s))
         share = build_share(self.cfg.sid, self.store.devices.values(), self.failed, interval)
         state, attributes = share.to_state()
-        try:
-            self.set_state(
-                household_entity(self.cfg.sid),
-                state=state,
-                attributes=attributes,
-                namespace=NAMESPACE,
-                replace=True,
-                check_existence=False,
-            )
-        except Exception as exc:  # the user namespace is missing from appdaemon.yaml
-            if not self._share_warned:
-                self._share_warned = True
-                self.log(
-                    f"Cannot share meter readings with other apps ({exc}); add the namespace '{NAMESPACE}'",
-                    level="WARNING",
-                )
+        problem = share_with_apps(self, household_entity(self.cfg.sid), state, attributes, NAMESPACE)
+        if problem is not None and not self._share_warned:
+            self._share_warned = True
+            self.log(f"Cannot share meter readings with other apps ({problem})", level="WARNING")

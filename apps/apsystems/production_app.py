@@ -16,7 +16,7 @@ from appdaemon.plugins.hass.hassapi import Hass
 from apsystems.api.client import ApsystemsClient
 from apsystems.common.months import zone_or
 from apsystems.ha.publisher import SetStatePublisher
-from apsystems.ha.support import forward_library_logs, state_dir, stop_library_logs
+from apsystems.ha.support import forward_library_logs, share_with_apps, state_dir, stop_library_logs
 from apsystems.ha.wiring import budget_client, find_budget
 from apsystems.inverters.scan import checked_site
 from apsystems.inverters.site_store import SiteInfo, SiteStore, discover
@@ -210,20 +210,7 @@ class ProductionApp(Hass):
             str(self.tracker.tz),
         )
         state, share_attributes = share.to_state()
-        try:
-            self.set_state(
-                production_entity(self.cfg.sid),
-                state=state,
-                attributes=share_attributes,
-                namespace=NAMESPACE,
-                replace=True,
-                check_existence=False,
-            )
-        except Exception as exc:  # the user namespace is missing from appdaemon.yaml
-            if not self._share_warned:
-                self._share_warned = True
-                self.log(
-                    f"Cannot share production with other apps ({exc}); add the namespace '{NAMESPACE}'"
-                    " to appdaemon.yaml as in appdaemon.yaml.example",
-                    level="WARNING",
-                )
+        problem = share_with_apps(self, production_entity(self.cfg.sid), state, share_attributes, NAMESPACE)
+        if problem is not None and not self._share_warned:
+            self._share_warned = True
+            self.log(f"Cannot share production with other apps ({problem})", level="WARNING")

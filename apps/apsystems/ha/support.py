@@ -182,3 +182,23 @@ def stop_library_logs(app: Hass) -> None:
         library.removeHandler(handler)
     remaining = [h.level for h in library.handlers if isinstance(h, _AppLogHandler)]
     library.setLevel(min(remaining) if remaining else logging.NOTSET)
+
+
+def share_with_apps(app: Hass, entity_id: str, state: str, attributes: Mapping[str, Any], namespace: str) -> str | None:
+    """Put what one app shares with others into the persistent user ``namespace``.
+
+    Returns None, or why it failed (the namespace is missing from appdaemon.yaml) for the app
+    to log once.
+    """
+    try:
+        app.set_state(
+            entity_id,
+            state=state,
+            attributes=dict(attributes),
+            namespace=namespace,
+            replace=True,
+            check_existence=False,
+        )
+    except Exception as exc:
+        return f"{exc}; add the namespace '{namespace}' to appdaemon.yaml as in appdaemon.yaml.example"
+    return None
