@@ -178,6 +178,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"manual actions a month (default {ISSUE_MANUAL_PER_MONTH})",
     )
     parser.add_argument("--manual-cost", type=int, default=1, help="calls one manual action spends")
+    parser.add_argument("--meters", type=int, default=0, help="APsystems meters on every site (default 0)")
+    parser.add_argument("--storage", type=int, default=0, help="batteries (storage ECUs) on every site (default 0)")
+    parser.add_argument(
+        "--night-interval", type=int, default=3600, help="seconds between night reads of meters and batteries"
+    )
     parser.add_argument("--summary-only", action="store_true")
     parser.add_argument(
         "--issue-scenario",
@@ -206,9 +211,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for (inverters, ecus), source in runs:
             scenario = Scenario(
                 site=site,
-                fleet=Fleet(inverters, ecus),
+                fleet=Fleet(inverters, ecus, meters=args.meters, storages=args.storage),
                 year=args.year,
-                settings=BudgetSettings(quota=args.quota, poll_source=source),
+                settings=BudgetSettings(quota=args.quota, poll_source=source, night_interval_s=args.night_interval),
                 failure_rate=args.failure_rate,
                 manual_per_month=args.manual_per_month,
                 manual_cost=args.manual_cost,

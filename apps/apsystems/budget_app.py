@@ -130,6 +130,20 @@ class BudgetApp(Hass):
         self.budget.set_site(inverters=inverters, ecus=ecus, poll_source=poll_source, time_zone=time_zone)
         self._publish()
 
+    def set_household(self, *, meters: int, storages: int) -> None:
+        """The meters and batteries discovery found; their reads are in the plan from now on."""
+        self.budget.set_household(meters=meters, storages=storages)
+        self._publish()
+
+    def household_read_due(self, last_read: datetime | None, slack_s: float = 0.0) -> bool:
+        """Whether meters and batteries are due a night read (``night_interval`` after ``last_read``)."""
+        return self.budget.household_read_due(last_read, slack_s)
+
+    @property
+    def last_poll_at(self) -> datetime | None:
+        """Production's last poll: the meters app reads with each one."""
+        return self.budget.last_poll_at
+
     @property
     def settings(self) -> BudgetSettings:
         """The validated budget options (which fixed jobs are planned, the quota, …)."""

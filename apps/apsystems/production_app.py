@@ -22,6 +22,7 @@ from apsystems.ha.support import (
     ensure_user_namespace,
     forward_library_logs,
     log_version,
+    share_with_apps,
     state_dir,
     stop_library_logs,
 )
@@ -234,20 +235,7 @@ class ProductionApp(Hass):
             str(self.tracker.tz),
         )
         state, share_attributes = share.to_state()
-        try:
-            self.set_state(
-                production_entity(self.cfg.sid),
-                state=state,
-                attributes=share_attributes,
-                namespace=NAMESPACE,
-                replace=True,
-                check_existence=False,
-            )
-        except Exception as exc:  # the user namespace could not be created at start-up
-            if not self._share_warned:
-                self._share_warned = True
-                self.log(
-                    f"Cannot share production with other apps ({exc}); the user namespace '{NAMESPACE}'"
-                    " could not be created (see the start-up log)",
-                    level="WARNING",
-                )
+        problem = share_with_apps(self, production_entity(self.cfg.sid), state, share_attributes, NAMESPACE)
+        if problem is not None and not self._share_warned:
+            self._share_warned = True
+            self.log(f"Cannot share production with other apps ({problem})", level="WARNING")

@@ -11,4 +11,5 @@ It depends on ``apsystems`` only through this small surface, and never on an APs
 - ``apsystems.common.entities`` and ``apsystems.ha.publisher.publisher_for``: the status entity in the entity
   model, published through the ``Publisher`` that ``publish: set_state|mqtt`` chooses;
 - ``apsystems.production.share``: the latest production the production app shares.
+- ``apsystems.household.share``: the meter and battery fields the meters app shares.
 """

@@ -49,6 +49,11 @@ SOURCE_KINDS: Mapping[str, Kind] = {
     "exported_kwh": "energy",
 }
 SOURCE_KEYS: tuple[str, ...] = tuple(SOURCE_KINDS)
+# Sources the APsystems cloud can fill: production (the production app) and, with an APsystems
+# meter or battery, these (the meters app).
+APSYSTEMS_HOUSEHOLD_SOURCES = frozenset(
+    {"consumption", "net_import", "battery_discharge", "battery_soc", "imported_kwh", "exported_kwh"}
+)
 
 SETTING_KEYS = frozenset({"api_key", "endpoint", "push_interval", "equation_tolerance_kw", "max_age"})
 SOURCE_OPTION_KEYS = frozenset({"entity", "invert", "max_age", "unit"})
@@ -112,6 +117,11 @@ class ChargeHQConfig:
     def uses_apsystems(self) -> bool:
         """Whether production comes from the APsystems production app."""
         return self.sources["production"].is_apsystems
+
+    @property
+    def uses_apsystems_household(self) -> bool:
+        """Whether a meter or battery field comes from the APsystems meters app."""
+        return any(spec.is_apsystems for name, spec in self.sources.items() if name != "production")
 
     @property
     def entities(self) -> tuple[str, ...]:
@@ -181,8 +191,9 @@ def _parse_source(name: str, value: object, default_max_age_s: float, problems: 
     """One source's spec, or None after adding its problems."""
     kind = SOURCE_KINDS[name]
     if isinstance(value, str) and value.strip().lower() == APSYSTEMS:
-        if name != "production":
-            problems.append(f"{name}: {APSYSTEMS!r} can only be used for production; give an HA entity id here")
+        if name != "production" and name not in APSYSTEMS_HOUSEHOLD_SOURCES:
+            allowed = ", ".join(["production", *sorted(APSYSTEMS_HOUSEHOLD_SOURCES)])
+            problems.append(f"{name}: {APSYSTEMS!r} can only be used for {allowed}; give an HA entity id here")
             return None
         return SourceSpec(name=name, kind=kind, entity=None)
     before = len(problems)

@@ -36,8 +36,9 @@ from apsystems.common.args import PUBLISH_KEYS
 from apsystems.common.json_file import read_json_object, write_json_atomic
 from apsystems.ha.publisher import publisher_for
 from apsystems.ha.support import ensure_user_namespace, log_version
+from apsystems.household.share import HouseholdShare, household_entity
 from apsystems.production.share import NAMESPACE, ProductionShare, production_entity
-from chargehq.config import APSYSTEMS, ChargeHQConfig, parse_config
+from chargehq.config import APSYSTEMS, SOURCE_KEYS, ChargeHQConfig, parse_config
 from chargehq.errors import ConfigError, redact
 from chargehq.payload import EquationReporter, PushPlan, build_push, unconfigured
 from chargehq.sender import Clock, PushOutcome, Sender, utc_now
@@ -72,15 +73,18 @@ def parse_app_args(args: Mapping[str, Any], config_dir: Path) -> AppSettings:
 
     sid: str | None = None
     raw_sid = args.get("apsystems_sid")
-    production = args.get("production")
-    uses_apsystems = isinstance(production, str) and production.strip().lower() == APSYSTEMS
+    uses_apsystems = any(
+        isinstance(value, str) and value.strip().lower() == APSYSTEMS
+        for name, value in args.items()
+        if name in SOURCE_KEYS
+    )
     if isinstance(raw_sid, (str, int)) and not isinstance(raw_sid, bool) and str(raw_sid).strip():
         sid = str(raw_sid).strip()
     elif raw_sid is not None:
         problems.append("apsystems_sid must be your APsystems system ID (set `apsystems_sid: !secret aps_sid`)")
     elif uses_apsystems:
         problems.append(
-            "apsystems_sid is missing: `production: apsystems` needs the system ID the production app polls "
+            "apsystems_sid is missing: `<source>: apsystems` needs the system ID the APsystems apps poll "
             "(set `apsystems_sid: !secret aps_sid`)"
         )
 
@@ -252,7 +256,9 @@ class ChargeHQForwarder(Hass):
         assert self._settings is not None
         config = self._settings.config
         now = self.get_now().astimezone(timezone.utc)
-        results = read_sources(config, self._read_entity, now=now, apsystems=self._read_apsystems())
+        results = read_sources(
+            config, self._read_entity, now=now, apsystems=self._read_apsystems(), household=self._read_household()
+        )
         plan = build_push(results, now=now, expected=config.sources, tolerance_kw=config.tolerance_kw)
         self._log_changes(plan)
         return plan
@@ -276,6 +282,16 @@ class ChargeHQForwarder(Hass):
             self.log("%s in namespace %s is malformed: %s", entity, NAMESPACE, attributes, level="WARNING")
         self._share_malformed = share is None
         return apsystems_snapshot(share)
+
+    def _read_household(self) -> HouseholdShare | None:
+        """The meters app's shared meter and battery fields (None: not configured or not shared yet)."""
+        assert self._settings is not None
+        sid = self._settings.apsystems_sid
+        if sid is None or not self._settings.config.uses_apsystems_household:
+            return None
+        state = self.get_state(household_entity(sid), namespace=NAMESPACE, attribute="all")
+        attributes = state.get("attributes") if isinstance(state, Mapping) else None
+        return HouseholdShare.from_attributes(attributes) if isinstance(attributes, Mapping) else None
 
     def _log_changes(self, plan: PushPlan) -> None:
         """Log a source problem, and the power-flow check, once per change rather than every push."""

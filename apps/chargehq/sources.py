@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 
+from apsystems.household.share import HouseholdShare
 from chargehq.config import APSYSTEMS, ChargeHQConfig, SourceSpec
 from chargehq.errors import ConfigError
 from chargehq.units import convert
@@ -242,17 +243,51 @@ def apsystems_snapshot_from_state(
     return ApsystemsSnapshot(power_kw, measured_at, poll_interval_s, window_open, time_zone)
 
 
+def household_reading(share: HouseholdShare | None, source: str) -> SourceResult:
+    """A meter or battery field from the APsystems meters app (``consumption: apsystems`` and co).
+
+    Like ``production: apsystems`` it carries the cloud's measurement time (``delayed``); a
+    field whose last read failed is a ``Missing`` with the reason, so the push is an error.
+    """
+    if share is None:
+        return Missing(source, "the APsystems meters app has not shared meter or battery readings yet", APSYSTEMS)
+    problem = share.problems.get(source)
+    if problem is not None:
+        return Missing(source, f"APsystems {problem}", APSYSTEMS)
+    value = share.values.get(source)
+    measured_at = share.measured(source)
+    if value is None or measured_at is None:
+        return Missing(source, f"no APsystems meter or battery gives {source}", APSYSTEMS)
+    kind = "soc" if source == "battery_soc" else "energy" if source.endswith("_kwh") else "power"
+    checked = check_sign_and_size(source, kind, value, APSYSTEMS)
+    if isinstance(checked, Missing):
+        return checked
+    max_age = apsystems_max_age_s(share.poll_interval_s)
+    return Reading(source, checked, measured_at, max_age, delayed=True, entity=APSYSTEMS)
+
+
 def read_sources(
     config: ChargeHQConfig,
     get_state: Callable[[str], Mapping[str, object] | None],
     *,
     now: datetime,
     apsystems: ApsystemsSnapshot | None = None,
+    household: HouseholdShare | None = None,
 ) -> dict[str, SourceResult]:
-    """Read every configured source: ``get_state(entity_id)`` returns the HA state dict or None."""
+    """Read every configured source: ``get_state(entity_id)`` returns the HA state dict or None.
+
+    With an APsystems meter, ``production: apsystems`` takes the meter's production at the
+    meter's measurement time when consumption or net import come from the meter too: all the
+    power-flow terms then describe one instant of the cloud's data (the production app's power
+    may be from another poll, which would unbalance the equation).
+    """
     results: dict[str, SourceResult] = {}
+    meter_flows = any(config.sources[n].is_apsystems for n in ("consumption", "net_import") if n in config.sources)
     for name, spec in config.sources.items():
-        if spec.is_apsystems:
+        from_meter = name != "production" or (meter_flows and household is not None)
+        if spec.is_apsystems and from_meter:
+            results[name] = household_reading(household, name)
+        elif spec.is_apsystems:
             results[name] = apsystems_reading(apsystems, now=now, source=name)
         else:
             assert spec.entity is not None

@@ -35,6 +35,7 @@ from typing import Any
 
 import pytest
 
+from apsystems.household.share import HouseholdShare, household_entity
 from apsystems.production.share import NAMESPACE, ProductionShare, production_entity
 from chargehq.config import DEFAULT_ENDPOINT
 from chargehq.payload import epoch_ms
@@ -462,6 +463,53 @@ async def test_apsystems_production_is_pushed_with_its_measurement_time(
         "apiKey": REDACTED,
         "siteMeters": {"production_kw": 0.0, "net_import_kw": 1.2, "consumption_kw": 1.2},
     }
+
+
+async def test_all_apsystems_meter_and_battery_fields_are_pushed_with_the_cloud_time(
+    appdaemon_factory: HarnessFactory, testkit: Path, receiver: ChargeHQReceiver
+) -> None:
+    """The meters app's share (apps/apsystems/household/share.py) read from the ``apsystems`` namespace."""
+    sources = ("consumption", "net_import", "battery_discharge", "battery_soc", "imported_kwh", "exported_kwh")
+    fields: dict[str, Any] = dict.fromkeys(sources, "apsystems")
+    entry = app_entry(receiver, production="apsystems", apsystems_sid=SID, **fields)
+    ad = await start(appdaemon_factory, testkit, receiver, entry)
+    assert "the APsystems meters app has not shared" in body(receiver.pushes[0])["error"]
+
+    measured_at = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=6)
+    values = {
+        "production": 0.374,
+        "consumption": 0.232,
+        "net_import": -0.142,
+        "battery_discharge": 0.0,
+        "battery_soc": 1.0,
+        "imported_kwh": 1298.479,
+        "exported_kwh": 6938.631,
+    }
+    share = HouseholdShare(SID, values, dict.fromkeys(values, measured_at.isoformat()), {}, 900.0)
+    state, attributes = share.to_state()
+    await ad.set_state(household_entity(SID), state, attributes, namespace=NAMESPACE)
+    pushed = body(await push_cycle(ad, receiver, 60))
+    assert pushed == {
+        "apiKey": REDACTED,
+        "tsms": epoch_ms(measured_at),
+        "siteMeters": {
+            "production_kw": 0.374,
+            "net_import_kw": -0.142,
+            "consumption_kw": 0.232,
+            "imported_kwh": 1298.479,
+            "exported_kwh": 6938.631,
+            "battery_discharge_kw": 0.0,
+            "battery_soc": 1.0,
+        },
+    }
+
+    # the meter's last read failed: an error push, never a 0
+    failed = HouseholdShare(SID, {}, {}, dict.fromkeys(values, "meter 215000004402: read failed (timeout)"), 900.0)
+    state, attributes = failed.to_state()
+    await ad.set_state(household_entity(SID), state, attributes, namespace=NAMESPACE)
+    error = body(await push_cycle(ad, receiver, 60))
+    assert set(error) == {"apiKey", "error"} and "read failed (timeout)" in error["error"]
+    assert status(ad)[0] == "error"
 
 
 # --------------------------------------------------------------------------- pacing, back-off, restart

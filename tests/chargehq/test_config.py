@@ -138,7 +138,7 @@ def test_api_key_value_never_in_messages() -> None:
     [
         ({"consumption": "Sensor.House Power"}, "consumption: entity 'Sensor.House Power' is not a Home Assistant"),
         ({"consumption": 42}, "consumption: 42 is neither an entity id nor a mapping"),
-        ({"consumption": "apsystems"}, "'apsystems' can only be used for production"),
+        ({"battery_energy": "apsystems"}, "'apsystems' can only be used for production, battery_discharge"),
         ({"production": {"entity": "apsystems"}}, "write `production: apsystems` as a plain value"),
         ({"consumption": {"entity": "sensor.h", "invert": "yes"}}, "invert must be true or false, not 'yes'"),
         ({"battery_soc": {"entity": "sensor.soc", "invert": True}}, "invert only applies to power sources"),

@@ -186,7 +186,7 @@ def test_defaults_year_is_this_year_and_zone_follows_the_longitude() -> None:
     parsed = document("--lat", "-35", "--lon", "138.6", "--inverters", "6")
     assert parsed["year"] == date.today().year
     assert parsed["site"]["time_zone"] == "Etc/GMT-9"  # UTC+9, POSIX sign
-    assert parsed["fleet"] == {"inverters": 6, "ecus": 1}
+    assert parsed["fleet"] == {"inverters": 6, "ecus": 1, "meters": 0, "storages": 0}
 
 
 @pytest.mark.parametrize(

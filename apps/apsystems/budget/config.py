@@ -21,6 +21,7 @@ SETTING_NAMES = {
     "daily_summary": "daily_summary",
     "inverter_detail": "inverter_detail",
     "batch_power": "batch_power",
+    "night_interval": "night_interval_s",  # meters and batteries after sunset
 }
 LABEL = "budget app"
 OWN_KEYS = frozenset(

@@ -46,7 +46,8 @@ from apsystems.common.months import zone
 
 _LOGGER = logging.getLogger(__name__)
 
-FIXED_PURPOSES = frozenset({"summary", "detail", "batch"})
+# "household": meters' and batteries' night reads and the read that closes their day.
+FIXED_PURPOSES = frozenset({"summary", "detail", "batch", "household"})
 # "poll" is production's poll (it sets the next poll instant); "extra_poll" is gated like one
 # (it must leave the fixed jobs and the reserve) but does not move production's timing.
 POLL_PURPOSES = frozenset({"poll", "extra_poll"})
@@ -87,6 +88,8 @@ def _log_to_module(message: str, level: str) -> None:
 STATE_SCHEMA: Schema = {
     "inverters": int,
     "ecus": int,
+    "meters": int,
+    "storages": int,
     "poll_source": str,
     "time_zone": str,
     "known": bool,
@@ -122,7 +125,12 @@ class BudgetCore:
         self._pending = 0
         self.last_refusal = ""
         saved = self._load()
-        self.fleet = Fleet(inverters=_int(saved, "inverters", 0), ecus=max(1, _int(saved, "ecus", 1)))
+        self.fleet = Fleet(
+            inverters=_int(saved, "inverters", 0),
+            ecus=max(1, _int(saved, "ecus", 1)),
+            meters=min(100, _int(saved, "meters", 0)),
+            storages=min(100, _int(saved, "storages", 0)),
+        )
         self.poll_source = _poll_source(saved.get("poll_source"), cfg.settings.poll_source)
         self.site_time_zone = _time_zone(saved.get("time_zone"), cfg.time_zone, log)
         flags = saved.get("notified")
@@ -140,7 +148,7 @@ class BudgetCore:
     def set_site(self, *, inverters: int, ecus: int, poll_source: PollSource, time_zone: str | None) -> bool:
         """What discovery found; the plan depends on it. True (and the plan logged) when it changed."""
         with self._lock:
-            fleet = Fleet(inverters=inverters, ecus=max(1, ecus))
+            fleet = dataclasses.replace(self.fleet, inverters=inverters, ecus=max(1, ecus))
             tz_name = _time_zone(time_zone, self.site_time_zone, self._log) if time_zone else self.site_time_zone
             source = PollSource(poll_source)
             changed = (fleet, source, tz_name) != (self.fleet, self.poll_source, self.site_time_zone)
@@ -152,6 +160,29 @@ class BudgetCore:
             self._save()
             self._log_plan()
             return True
+
+    def set_household(self, *, meters: int, storages: int) -> bool:
+        """The meters and batteries discovery found (their reads are in the plan). True when changed."""
+        with self._lock:
+            fleet = dataclasses.replace(self.fleet, meters=meters, storages=storages)
+            if fleet == self.fleet:
+                return False
+            self.fleet = fleet
+            self._build_planner()
+            self._save()
+            self._log_plan()
+            return True
+
+    def household_read_due(self, last_read: datetime | None, slack_s: float = 0.0) -> bool:
+        """Whether meters and batteries are due a night read: outside the solar window (production's
+        polls read them by day), ``night_interval`` after the last read."""
+        with self._lock:
+            now = self.now()
+            if self.fleet.household_read_cost == 0 or self.calendar.is_open(now):
+                return False
+            if last_read is None:
+                return True
+            return (now - last_read).total_seconds() >= self._plan(now).night_interval_s - slack_s
 
     def adopt_last_poll(self, at: datetime | None) -> None:
         """Production's own record of its last poll (from before an upgrade): the later one wins."""
@@ -384,6 +415,8 @@ class BudgetCore:
             {
                 "inverters": self.fleet.inverters,
                 "ecus": self.fleet.ecus,
+                "meters": self.fleet.meters,
+                "storages": self.fleet.storages,
                 "poll_source": self.poll_source.value,
                 "time_zone": self.site_time_zone,
                 "known": self.known,

@@ -37,6 +37,15 @@ MIN_INTERVAL_LIMITS = (300, MAX_INTERVAL_S)
 DEFAULT_SCAN_INTERVAL_S = 1800
 SCAN_INTERVAL_LIMITS = (1800, MAX_INTERVAL_S)
 SECONDS_PER_HOUR = 3600.0
+# Meters and batteries (storage ECUs): one read of a meter is one call (its minutely period);
+# a battery needs two (``latest`` for SoC and mode, the minutely period for the day's energy).
+METER_READ_CALLS = 1
+STORAGE_READ_CALLS = 2
+DEFAULT_NIGHT_INTERVAL_S = 3600
+NIGHT_INTERVAL_LIMITS = (900, 86_400)
+# Night reads may take at most this share of what the month leaves after the reserve and the
+# daily jobs; beyond it their interval is stretched (the rest is the daytime polls' and detail's).
+NIGHT_SHARE = 1 / 3
 
 PlanMode = Literal["auto", "fixed"]
 
@@ -70,9 +79,11 @@ class BudgetSettings:
     daily_summary: bool = True
     inverter_detail: bool = True
     batch_power: bool = True
+    night_interval_s: int = DEFAULT_NIGHT_INTERVAL_S
 
     def __post_init__(self) -> None:
         _int_in("quota", self.quota, *QUOTA_LIMITS)
+        _int_in("night_interval", self.night_interval_s, *NIGHT_INTERVAL_LIMITS)
         _int_in("scan_interval", self.scan_interval_s, *SCAN_INTERVAL_LIMITS)
         _int_in("min_interval", self.min_interval_s, *MIN_INTERVAL_LIMITS)
         low, high = RESERVE_FRACTION_LIMITS
@@ -117,10 +128,24 @@ class Fleet:
 
     inverters: int = 0
     ecus: int = 1
+    meters: int = 0
+    storages: int = 0
 
     def __post_init__(self) -> None:
         _int_in("inverters", self.inverters, 0, 10_000)
         _int_in("ecus", self.ecus, 0, 1_000)
+        _int_in("meters", self.meters, 0, 100)
+        _int_in("storages", self.storages, 0, 100)
+
+    @property
+    def household_read_cost(self) -> int:
+        """Calls one read of every meter and battery spends."""
+        return METER_READ_CALLS * self.meters + STORAGE_READ_CALLS * self.storages
+
+    @property
+    def household_devices(self) -> int:
+        """Meters and batteries: each closes its day with one read of the past day's totals."""
+        return self.meters + self.storages
 
 
 @dataclass(frozen=True)
@@ -144,6 +169,7 @@ class Plan:
     over_quota: bool
     polls_stop_early: bool
     reason: str
+    night_interval_s: int = 0  # meters and batteries outside the solar window; 0: none to read
 
     @property
     def paused(self) -> bool:
@@ -235,21 +261,60 @@ class BudgetPlanner:
         self.month_tz = month_tz or calendar.tz
         self._lock = threading.Lock()
         self._rotation: dict[tuple[Fleet, int, int], int] = {}
+        self._night: dict[tuple[Fleet, int, int], tuple[int, int]] = {}
         self._months: dict[tuple[int, int], _Month] = {}
 
     # ---- costs -------------------------------------------------------------------------------
 
     def poll_cost(self, fleet: Fleet) -> int:
-        """Calls one production poll spends."""
-        if self.settings.poll_source is PollSource.ECU:
-            return max(1, fleet.ecus)
-        return 1
+        """Calls one production poll spends, with one read of every meter and battery."""
+        production = max(1, fleet.ecus) if self.settings.poll_source is PollSource.ECU else 1
+        return production + fleet.household_read_cost
 
-    def _base_daily_calls(self, fleet: Fleet) -> int:
-        """Fixed calls a day other than inverter detail."""
+    def _jobs_daily_calls(self, fleet: Fleet) -> int:
+        """Fixed calls a day that do not depend on the month: summary, batch, closing the day."""
         summary = 1 if self.settings.daily_summary else 0
         batch = fleet.ecus if self.settings.batch_power else 0
-        return summary + batch
+        return summary + batch + fleet.household_devices
+
+    def _base_daily_calls(self, fleet: Fleet, year: int, month: int) -> int:
+        """Fixed calls a day other than inverter detail (night reads of meters and batteries included)."""
+        return self._jobs_daily_calls(fleet) + self.night_plan(fleet, year, month)[1] * fleet.household_read_cost
+
+    def night_plan(self, fleet: Fleet, year: int, month: int) -> tuple[int, int]:
+        """(seconds between night reads, night reads a day) for the meters and batteries this month.
+
+        The user's ``night_interval`` unless the month's quota cannot carry it: night reads
+        may take ``NIGHT_SHARE`` of what is left after the reserve and the daily jobs (summary,
+        batch, closing the day); a longer interval is planned then (logged).
+        """
+        if fleet.household_read_cost == 0:
+            return 0, 0
+        key = (fleet, year, month)
+        cached = self._night.get(key)
+        if cached is not None:
+            return cached
+        start, end, first, last = self._month_days(year, month)
+        days = (last - first).days + 1
+        solar = self.calendar.solar_seconds_between(start, end)
+        dark_per_day = max(0.0, (end - start).total_seconds() - solar) / days
+        room = self.settings.quota - self.settings.monthly_reserve - days * self._jobs_daily_calls(fleet)
+        per_day = max(0.0, room * NIGHT_SHARE) / days / fleet.household_read_cost
+        interval = self.settings.night_interval_s
+        if math.ceil(dark_per_day / interval) > per_day:
+            high = NIGHT_INTERVAL_LIMITS[1]
+            interval = high if per_day < 1 else max(interval, min(high, math.ceil(dark_per_day / math.floor(per_day))))
+            _LOGGER.info(
+                "%04d-%02d: meters and batteries read every %d s at night (asked: %d s) to stay within the quota",
+                year,
+                month,
+                interval,
+                self.settings.night_interval_s,
+            )
+        result = (interval, math.ceil(dark_per_day / interval) if dark_per_day > 0 else 0)
+        with self._lock:
+            self._night[key] = result
+        return result
 
     def _detail_inverters(self, fleet: Fleet) -> int:
         return fleet.inverters if self.settings.inverter_detail else 0
@@ -275,7 +340,7 @@ class BudgetPlanner:
         days = (last - first).days + 1
         solar_hours = self.calendar.solar_seconds_between(start, end) / SECONDS_PER_HOUR
         hourly_polls = self.poll_cost(fleet) * math.ceil(solar_hours)
-        room = self.settings.quota - self.settings.monthly_reserve - days * self._base_daily_calls(fleet)
+        room = self.settings.quota - self.settings.monthly_reserve - days * self._base_daily_calls(fleet, year, month)
         chosen = max(1, inverters)
         for r in range(1, max(1, inverters) + 1):
             detail = _detail_calls_between(inverters, r, first.toordinal(), last.toordinal())
@@ -297,7 +362,8 @@ class BudgetPlanner:
     def daily_fixed_calls(self, fleet: Fleet, day: date) -> int:
         """Calls the fixed jobs need on the local ``day``: summary, the due inverters, batch per ECU."""
         r = self.rotation_days(fleet, day.year, day.month)
-        return self._base_daily_calls(fleet) + detail_calls_on(self._detail_inverters(fleet), day, r)
+        base = self._base_daily_calls(fleet, day.year, day.month)
+        return base + detail_calls_on(self._detail_inverters(fleet), day, r)
 
     def fixed_calls_remaining(self, fleet: Fleet, now: datetime, sent_today: int = 0) -> int:
         """Fixed-job calls still to come this month: today's not yet sent, and every later day's."""
@@ -306,7 +372,7 @@ class BudgetPlanner:
 
     def _fixed_left(self, fleet: Fleet, month: _Month, today: date, sent_today: int) -> int:
         r = self.rotation_days(fleet, month.year, month.month)
-        base = self._base_daily_calls(fleet)
+        base = self._base_daily_calls(fleet, month.year, month.month)
         inverters = self._detail_inverters(fleet)
         first = today.toordinal()
         last = month.last_day.toordinal()
@@ -446,6 +512,7 @@ class BudgetPlanner:
             over_quota=over_quota,
             polls_stop_early=stop_early,
             reason=reason,
+            night_interval_s=self.night_plan(fleet, month.year, month.month)[0],
         )
 
     def may_poll(self, status: LedgerStatus, plan: Plan, cost: int | None = None) -> CallDecision:

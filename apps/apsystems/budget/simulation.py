@@ -35,6 +35,7 @@ from apsystems.production.wakeups import MIN_DELAY_S, seconds_to_next
 APP_ID = "SIMULATED"
 DETAIL_TIME = (12, 30)
 BATCH_TIME = (23, 0)
+CLOSE_DAY_TIME = (0, 5)  # meters and batteries read the past day's final totals
 OK_CODE = 0
 FAILED_CODE = 5000
 
@@ -63,7 +64,10 @@ class Scenario:
     @property
     def label(self) -> str:
         source = ", ECU polls" if self.settings.poll_source is PollSource.ECU else ""
-        return f"lat {self.site.latitude:g}, {self.fleet.inverters} inv / {self.fleet.ecus} ECU{source}"
+        household = ""
+        if self.fleet.meters or self.fleet.storages:
+            household = f" / {self.fleet.meters} meter / {self.fleet.storages} battery"
+        return f"lat {self.site.latitude:g}, {self.fleet.inverters} inv / {self.fleet.ecus} ECU{household}{source}"
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,8 @@ class _Kind(IntEnum):
     BATCH = 2
     MANUAL = 3
     POLL = 4
+    CLOSE_DAY = 5
+    NIGHT_READ = 6
 
 
 def _local(day: date, hm: tuple[int, int], site: Site) -> float:
@@ -264,6 +270,8 @@ class _AdaptiveRun:
             poll_source=self.settings.poll_source,
             time_zone=self.site.time_zone,
         )
+        self.core.set_household(meters=self.fleet.meters, storages=self.fleet.storages)
+        self.last_household_read: datetime | None = None
         self.calendar = self.core.calendar
         self.cloud = SimulatedCloud(self.settings.quota, scenario.failure_rate, self.rng, self.site.tz)
         self.uids = [f"{i:012d}" for i in range(self.fleet.inverters)]
@@ -282,12 +290,16 @@ class _AdaptiveRun:
             spans = self.calendar.window(day).spans
             self.push(spans[-1][1] - 60.0 if spans else _local(day, (12, 0), site), _Kind.SUMMARY)
             self.push(_local(day, BATCH_TIME, site), _Kind.BATCH)
+            if self.fleet.household_devices:
+                self.push(_local(day, CLOSE_DAY_TIME, site), _Kind.CLOSE_DAY)
         for m in range(1, 13):
             start = datetime(year, m, 1, tzinfo=site.tz).timestamp()
             end = _local(date(year, m, days_in_month(year, m)), (23, 59), site)
             for _ in range(self.scenario.manual_per_month):
                 self.push(self.rng.uniform(start, end), _Kind.MANUAL)
         self.push(self.clock.now.timestamp(), _Kind.POLL)
+        if self.fleet.household_read_cost:
+            self.push(self.clock.now.timestamp(), _Kind.NIGHT_READ)
 
     def send(self, now: datetime, count: int) -> bool:
         """Send ``count`` calls through the call hook; True if the first succeeded."""
@@ -323,6 +335,8 @@ class _AdaptiveRun:
                     if self.send(now, cost):
                         tally.ok_polls.append(now.timestamp())
                     tally.polls[now.month] += 1
+            if decision.allowed and self.spend(now, self.fleet.household_read_cost, "extra_poll"):
+                self.last_household_read = now  # the meters app reads with every production poll
             if decision.allowed:
                 interval = self.core.plan().interval_s
                 self.tally.intervals[now.month].append(interval)
@@ -330,6 +344,18 @@ class _AdaptiveRun:
                     self.tally.min_planned[now.month] = False
         delay = seconds_to_next(now, self.core, self.core.tz)
         self.push(now.timestamp() + delay, _Kind.POLL)
+
+    def night_read(self, now: datetime) -> None:
+        """Meters and batteries after sunset: a read when the core says one is due, then the next check."""
+        cost = self.fleet.household_read_cost
+        if self.core.household_read_due(self.last_household_read, MIN_DELAY_S) and self.spend(now, cost, "household"):
+            self.tally.fixed[now.month] += cost
+            self.last_household_read = now
+        t = now.timestamp()
+        spans = self.calendar.window_at(now).spans
+        ends = [end for start, end in spans if start <= t < end]
+        after = ends[0] + 1.0 if ends else t + self.core.plan().night_interval_s
+        self.push(max(after, t + MIN_DELAY_S), _Kind.NIGHT_READ)
 
     def run(self) -> YearFigures:
         self.schedule_year()
@@ -351,6 +377,11 @@ class _AdaptiveRun:
             elif kind is _Kind.BATCH:
                 ecus = self.fleet.ecus if settings.batch_power else 0
                 self.tally.fixed[now.month] += ecus if self.spend(now, ecus, "batch") else 0
+            elif kind is _Kind.CLOSE_DAY:
+                devices = self.fleet.household_devices
+                self.tally.fixed[now.month] += devices if self.spend(now, devices, "household") else 0
+            elif kind is _Kind.NIGHT_READ:
+                self.night_read(now)
             else:
                 cost = self.scenario.manual_cost
                 self.tally.manual[now.month] += cost if self.spend(now, cost, "manual") else 0

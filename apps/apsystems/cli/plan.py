@@ -105,6 +105,10 @@ def add_plan_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     )
     plan.add_argument("--inverters", required=True, type=_integer("inverters", 0, 10_000), help="micro-inverters")
     plan.add_argument("--ecus", default=1, type=_integer("ecus", 0, 1_000), help="ECUs (default 1)")
+    plan.add_argument("--meters", default=0, type=_integer("meters", 0, 100), help="APsystems meters (default 0)")
+    plan.add_argument(
+        "--storage", default=0, type=_integer("storage", 0, 100), help="batteries on storage ECUs (default 0)"
+    )
     plan.add_argument(
         "--quota", default=1000, type=_integer("quota", *QUOTA_LIMITS), help="API calls a month (default 1000)"
     )
@@ -155,7 +159,8 @@ def run_plan(args: argparse.Namespace, out: TextIO) -> int:
         year = args.year if args.year is not None else date.today().year
         site = Site(args.lat, args.lon, args.tz or zone_for_longitude(args.lon))
         settings = BudgetSettings(quota=args.quota)
-        scenario = Scenario(site, Fleet(args.inverters, args.ecus), year, settings=settings)
+        fleet = Fleet(args.inverters, args.ecus, meters=args.meters, storages=args.storage)
+        scenario = Scenario(site, fleet, year, settings=settings)
         report = build_report(scenario)
     except ValueError as exc:
         print(f"python -m apsystems plan: error: {exc}", file=sys.stderr)
@@ -220,7 +225,12 @@ def report_json(report: PlanReport) -> dict[str, Any]:
             "longitude": scenario.site.longitude,
             "time_zone": scenario.site.time_zone,
         },
-        "fleet": {"inverters": scenario.fleet.inverters, "ecus": scenario.fleet.ecus},
+        "fleet": {
+            "inverters": scenario.fleet.inverters,
+            "ecus": scenario.fleet.ecus,
+            "meters": scenario.fleet.meters,
+            "storages": scenario.fleet.storages,
+        },
         "reference": _estimate(report.reference),
         "reference_unfixed": unfixed,
         "months": [
@@ -253,6 +263,13 @@ def _year_cell(figures: YearFigures) -> str:
     return f"{sum(m.calls for m in figures.months):5d}{'':15} {figures.mean_age_s / 60:6.1f} min"
 
 
+def _household(fleet: Fleet) -> str:
+    """The meters and batteries in the fleet line (nothing for an inverters-only site)."""
+    if not fleet.meters and not fleet.storages:
+        return ""
+    return f", {fleet.meters} meter(s), {fleet.storages} battery(ies) (read with every poll and at night)"
+
+
 def report_table(report: PlanReport, *, tz_from_longitude: bool = False) -> str:
     """The human-readable plan: estimate lines, twelve months, year totals, what the columns mean."""
     scenario, ref, bug = report.scenario, report.reference, report.reference_unfixed
@@ -261,7 +278,8 @@ def report_table(report: PlanReport, *, tz_from_longitude: bool = False) -> str:
     zone_note = " (from the longitude, no DST; pass --tz for yours)" if tz_from_longitude else ""
     lines = [
         f"Site: lat {site.latitude:g}, lon {site.longitude:g}, time zone {site.time_zone}{zone_note}",
-        f"Fleet: {fleet.inverters} inverter(s), {fleet.ecus} ECU(s); quota {quota} calls/month; year {scenario.year}",
+        f"Fleet: {fleet.inverters} inverter(s), {fleet.ecus} ECU(s){_household(fleet)};"
+        f" quota {quota} calls/month; year {scenario.year}",
         f"Reference static interval (latitude sign fixed): {ref.interval_s} s ({ref.interval_s / 60:g} min),"
         f" est. {ref.monthly_calls_rounded} calls/month",
     ]

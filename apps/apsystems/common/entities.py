@@ -19,6 +19,8 @@ class DeviceKind(str, Enum):
     SYSTEM = "system"
     ECU = "ecu"
     INVERTER = "inverter"
+    METER = "meter"
+    STORAGE = "storage"
     CHARGEHQ = "chargehq"
 
 

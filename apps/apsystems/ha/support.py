@@ -220,3 +220,23 @@ def ensure_user_namespace(app: Hass, namespace: str) -> None:
         warn_once(app, f"Could not create the user namespace {namespace!r}: {type(exc).__name__}: {exc}")
         return
     app.log(f"Created the persistent user namespace {namespace!r} (no appdaemon.yaml entry needed)")
+
+
+def share_with_apps(app: Hass, entity_id: str, state: str, attributes: Mapping[str, Any], namespace: str) -> str | None:
+    """Put what one app shares with others into the persistent user ``namespace``.
+
+    Returns None, or why it failed (the namespace could not be created at start-up, see
+    ``ensure_user_namespace``) for the app to log once.
+    """
+    try:
+        app.set_state(
+            entity_id,
+            state=state,
+            attributes=dict(attributes),
+            namespace=namespace,
+            replace=True,
+            check_existence=False,
+        )
+    except Exception as exc:
+        return f"{exc}; the user namespace '{namespace}' could not be created (see the start-up log)"
+    return None

@@ -1,0 +1,1 @@
+"""APsystems meters and batteries (storage ECUs): readings, lifetime totals and their entities."""

@@ -1,0 +1,313 @@
+"""AppDaemon app: APsystems meters and batteries (storage ECUs) as Home Assistant sensors.
+
+The logic lives in the ``household`` package; this class schedules, asks the budget app
+before every call, and publishes through the ``Publisher`` interface.
+
+* Discovery: the site file the inverter and production apps share (or its two calls when
+  none is there yet), the meter list (one call) and one summary per device to start the
+  lifetime counters; kept in ``household_<sid>.json``. The event ``apsystems_scan_household``
+  (and the inverter scan event, a little later) repeats it and adds or removes devices.
+* By day: one read of every meter (one call) and battery (two) after each production poll,
+  purpose ``extra_poll``, so the reads follow the budget's pace.
+* After sunset: a read every ``night_interval`` of the budget app (stretched by the budget
+  when the month's quota cannot carry it), purpose ``household``.
+* After midnight: one call per device for the past day's final totals (lifetime counters).
+
+A site without meters or batteries spends nothing after discovery and publishes nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, tzinfo
+from typing import Any
+
+from appdaemon.plugins.hass.hassapi import Hass
+
+from apsystems.api.errors import ApsystemsError
+from apsystems.common.entities import Entity
+from apsystems.common.months import zone_or
+from apsystems.ha.publisher import publisher_for
+from apsystems.ha.support import (
+    ensure_user_namespace,
+    forward_library_logs,
+    log_version,
+    share_with_apps,
+    state_dir,
+    stop_library_logs,
+)
+from apsystems.ha.wiring import budget_client, find_budget
+from apsystems.household import reader
+from apsystems.household.config import LABEL, parse_household_args
+from apsystems.household.entities import meter_entities, storage_entities
+from apsystems.household.share import household_entity
+from apsystems.household.sharing import build_share
+from apsystems.household.store import METER_TYPE, DeviceRecord, HouseholdStore, found_devices
+from apsystems.inverters.jobs import local_day
+from apsystems.inverters.site_store import Discovery, SiteInfo, SiteStore
+from apsystems.production.share import NAMESPACE
+
+SCAN_EVENT = "apsystems_scan_household"
+INVERTER_SCAN_EVENT = "apsystems_scan_inverters"
+# After the production and inverter apps, whose discovery writes the shared site file.
+DISCOVERY_DELAY_S = 30
+DISCOVERY_RETRY_S = 1800
+DISCOVERY_STEP_S = 1  # the second discovery call, in a callback of its own
+AFTER_INVERTER_SCAN_S = 15
+TICK_S = 60
+SLACK_S = 5
+
+
+def entities_of(record: DeviceRecord) -> dict[str, Entity]:
+    return meter_entities(record.eid) if record.kind == "meter" else storage_entities(record.eid, record.model)
+
+
+class HouseholdApp(Hass):
+    """Publishes ``sensor.apsystems_meter_<eid>_*`` and ``sensor.apsystems_storage_<eid>_*``."""
+
+    def initialize(self) -> None:
+        forward_library_logs(self)
+        log_version(self)
+        self._lock = threading.RLock()
+        try:
+            self.cfg = parse_household_args(self.args)
+            self.publisher = publisher_for(self, LABEL)
+            self.budget = find_budget(self, self.cfg.budget)
+            self.client = budget_client(self.cfg, self.budget, self.name)
+        except ValueError as exc:
+            self.log(f"Configuration error: {exc}", level="ERROR")
+            raise
+        folder = state_dir(self, self.args)
+        sid = self.cfg.sid.lower()
+        ensure_user_namespace(self, NAMESPACE)  # shared with the Charge HQ forwarder; no appdaemon.yaml edit
+        self.discovery = Discovery(self.cfg.sid)
+        self.site_store = SiteStore(folder / f"site_{sid}.json")  # shared with the other apps
+        self.store = HouseholdStore(folder / f"household_{sid}.json")
+        self.site: SiteInfo | None = self.site_store.load(self.cfg.sid)
+        self.failed: dict[str, str] = {}  # eid -> why its last read gave no value (shared with Charge HQ)
+        self._share_warned = False
+        if self.store.discovered:
+            self._tell_budget()
+            self._publish()  # last known values first: HA forgets set_state entities on restart
+        else:
+            self.run_in(self._first_discovery, DISCOVERY_DELAY_S)
+        self.listen_event(self._on_scan, SCAN_EVENT)
+        self.listen_event(self._on_inverter_scan, INVERTER_SCAN_EVENT)
+        self.run_every(self._tick, f"now+{TICK_S}", TICK_S)
+        self.log(f"Meters app ready: {self._describe()}")
+
+    def terminate(self) -> None:
+        stop_library_logs(self)
+        client = getattr(self, "client", None)
+        if client is not None:
+            client.close()
+
+    # ---- time ------------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        now: datetime = self.get_now()
+        return now
+
+    def _tz(self) -> tzinfo:
+        name = (self.site.timezone if self.site else None) or str(self.budget.site_time_zone)
+        return zone_or(name, str(self.budget.site_time_zone), lambda m: self.log(m, level="WARNING"))
+
+    def _describe(self) -> str:
+        if not self.store.discovered:
+            return "not discovered yet"
+        return f"{len(self.store.meters())} meter(s), {len(self.store.storages())} battery(ies)"
+
+    # ---- discovery -------------------------------------------------------------------------
+
+    def _first_discovery(self, **_kwargs: Any) -> None:
+        if not self.scan("start") and not self.store.discovered and not self.discovery.pending:
+            self.run_in(self._first_discovery, DISCOVERY_RETRY_S)
+
+    def _for_this_system(self, data: Any) -> bool:
+        """An event without ``sid`` is for every system; one with another sid is not ours."""
+        sid = data.get("sid") if isinstance(data, dict) else None
+        return sid is None or str(sid).strip().lower() == self.cfg.sid.lower()
+
+    def _on_scan(self, event_type: str, data: Any, **_kwargs: Any) -> None:
+        if self._for_this_system(data):
+            self.scan(f"event {event_type}")
+
+    def _on_inverter_scan(self, event_type: str, data: Any, **_kwargs: Any) -> None:
+        if self._for_this_system(data):
+            self.run_in(self._later_scan, AFTER_INVERTER_SCAN_S, origin=f"after {event_type}")
+
+    def _later_scan(self, **kwargs: Any) -> None:
+        self.scan(str(kwargs.get("origin", "later")))
+
+    def scan(self, origin: str) -> bool:
+        """Find the meters and batteries again; True when the scan went through."""
+        with self._lock:
+            try:
+                return self._scan(origin)
+            except Exception as exc:  # never let a scan stop the app
+                self.log(f"Meter scan ({origin}) failed unexpectedly: {exc!r}", level="ERROR")
+                return False
+
+    def _scan(self, origin: str) -> bool:
+        """The site (the shared file, else two calls), then the meter list: at start only when an
+        ECU of the list says it has a meter, so an inverters-only site spends nothing; a requested
+        scan always asks it."""
+        site = self.site_store.load(self.cfg.sid) or self._discover_site(origin)
+        if site is None:
+            return False
+        meter_ids: tuple[str, ...] = ()
+        if origin != "start" or any(d.ecu_type == METER_TYPE for d in site.devices):
+            with self.budget.spending(1, "discovery") as decision:
+                if not decision.allowed:
+                    self.log(f"Meter scan ({origin}) postponed by the API budget: {decision.reason}", level="WARNING")
+                    return False
+                try:
+                    meter_ids = self.client.meters(self.cfg.sid)
+                except ApsystemsError as exc:
+                    self.log(f"Meter scan ({origin}) failed, trying again later: {exc}", level="WARNING")
+                    return False
+        self.site = site
+        found = found_devices(site, meter_ids)
+        gone = [d for eid, d in self.store.devices.items() if eid not in found]
+        added, _ = self.store.adopt(found)
+        for record in gone:
+            for entity in entities_of(record).values():
+                self.publisher.remove(entity.entity_id)
+        self._seed_and_read([self.store.devices[eid] for eid in added])
+        self.store.save()
+        self._tell_budget()
+        self._publish()
+        self.log(
+            f"Meter scan ({origin}): {self._describe()}; added {', '.join(added) or 'none'},"
+            f" removed {', '.join(d.eid for d in gone) or 'none'}"
+        )
+        return True
+
+    def _discover_site(self, origin: str) -> SiteInfo | None:
+        """The system's details and inverter list when no other app has written them: one call per
+        callback (the scan goes on in the next one while a step is left)."""
+        with self.budget.spending(1, "discovery") as decision:
+            if not decision.allowed:
+                self.log(f"Meter scan ({origin}) postponed by the API budget: {decision.reason}", level="WARNING")
+                return None
+            try:
+                site = self.discovery.step(self.client, self._now().isoformat())
+            except ApsystemsError as exc:
+                self.log(f"Meter scan ({origin}) failed, trying again later: {exc}", level="WARNING")
+                return None
+        if site is None:
+            self.run_in(self._later_scan, DISCOVERY_STEP_S, origin=origin)
+            return None
+        self.site_store.save(site)
+        return site
+
+    def _seed_and_read(self, records: list[DeviceRecord]) -> None:
+        """New devices: their lifetime from the cloud's summary, then a first read (discovery calls)."""
+        if not records:
+            return
+        cost = sum(1 + reader.read_cost(r) for r in records)
+        now, tz = self._now(), self._tz()
+        day = local_day(now, tz)
+        with self.budget.spending(cost, "discovery") as decision:
+            if not decision.allowed:
+                self.log(f"First read of new meters postponed by the API budget: {decision.reason}", level="WARNING")
+                return
+            for record in records:
+                try:
+                    reader.seed(self.client, self.cfg.sid, record, day)
+                except ApsystemsError as exc:
+                    self.log(f"Lifetime of {record.kind} {record.eid} not read: {exc}", level="WARNING")
+                self._read(record, day, tz)
+
+    def _read(self, record: DeviceRecord, day: Any, tz: tzinfo) -> None:
+        """One read; a failure or an unsound answer keeps the last values and is shared as a problem."""
+        try:
+            if reader.read(self.client, self.cfg.sid, record, day, tz):
+                self.failed.pop(record.eid, None)
+                return
+            reason = f"{record.kind} {record.eid}: the cloud's answer held no sound value"
+        except ApsystemsError as exc:
+            reason = f"{record.kind} {record.eid}: read failed ({exc})"
+        self.failed[record.eid] = reason
+        self.log(f"{reason}; keeping the last values", level="WARNING")
+
+    def _tell_budget(self) -> None:
+        self.budget.set_household(meters=len(self.store.meters()), storages=len(self.store.storages()))
+
+    # ---- reads -----------------------------------------------------------------------------
+
+    def _tick(self, **_kwargs: Any) -> None:
+        with self._lock:
+            try:
+                self._poll()
+            except Exception as exc:  # never let one bad answer stop the app
+                self.log(f"Meter read failed unexpectedly: {exc!r}", level="ERROR")
+
+    def _poll(self) -> None:
+        records = list(self.store.devices.values())
+        if not records:
+            return  # an inverters-only site spends nothing here
+        now, tz = self._now(), self._tz()
+        day = local_day(now, tz)
+        self._close_days(records, day, tz)
+        purpose = self._due(now)
+        if purpose is None:
+            return
+        cost = sum(reader.read_cost(r) for r in records)
+        with self.budget.spending(cost, purpose) as decision:
+            if not decision.allowed:
+                self.log(f"Meter read not sent: {decision.reason}", level="DEBUG")
+                return
+            for record in records:
+                self._read(record, day, tz)
+        self.store.last_read_at = now
+        self.store.save()
+        self._publish()
+
+    def _due(self, now: datetime) -> str | None:
+        """The purpose of a read due now: after production's poll by day, the night cadence after dark."""
+        if self.budget.solar_window(now).contains(now):
+            last_poll = self.budget.last_poll_at
+            last = self.store.last_read_at
+            return "extra_poll" if last_poll is not None and (last is None or last_poll > last) else None
+        return "household" if self.budget.household_read_due(self.store.last_read_at, SLACK_S) else None
+
+    def _close_days(self, records: list[DeviceRecord], day: Any, tz: tzinfo) -> None:
+        """The past day's final totals, once per device after midnight (one call each)."""
+        for record in records:
+            open_day = record.counter.open_day()
+            if open_day is None or open_day >= day:
+                continue
+            with self.budget.spending(1, "household") as decision:
+                if not decision.allowed:
+                    return
+                try:
+                    reader.close_day(self.client, self.cfg.sid, record, tz)
+                except ApsystemsError as exc:
+                    self.log(f"Closing {open_day} of {record.kind} {record.eid} failed: {exc}", level="WARNING")
+            # closed or not, the next read rolls the counter over (with the last totals seen)
+            record.counter.observe(day, {})
+        self.store.save()
+
+    # ---- publishing ------------------------------------------------------------------------
+
+    def _publish(self) -> None:
+        for record in self.store.devices.values():
+            extra = {"measured_at": record.measured_at, "eid": record.eid}
+            for key, entity in entities_of(record).items():
+                if key in record.states:
+                    self.publisher.publish(entity, record.states[key], extra)
+        self._share()
+
+    def _share(self) -> None:
+        """Meter and battery fields for the Charge HQ forwarder, in the user namespace."""
+        if not self.store.devices:
+            return
+        plan = self.budget.plan()
+        interval = float(max(plan.interval_s, plan.night_interval_s))
+        share = build_share(self.cfg.sid, self.store.devices.values(), self.failed, interval)
+        state, attributes = share.to_state()
+        problem = share_with_apps(self, household_entity(self.cfg.sid), state, attributes, NAMESPACE)
+        if problem is not None and not self._share_warned:
+            self._share_warned = True
+            self.log(f"Cannot share meter readings with other apps ({problem})", level="WARNING")
