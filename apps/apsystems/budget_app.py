@@ -76,9 +76,7 @@ class BudgetApp(Hass):
         self._adopt_published_count()
         self._publish()
         self.run_every(self._refresh, f"now+{REFRESH_S}", REFRESH_S)
-        self.log(
-            f"API budget ready: {self.core.status().used} of {self.cfg.settings.quota} calls used this month"
-        )
+        self.log(f"API budget ready: {self.core.status().used} of {self.cfg.settings.quota} calls used this month")
 
     def terminate(self) -> None:
         stop_library_logs(self)

@@ -36,6 +36,8 @@ OWN_KEYS = frozenset(
         "sunset_offset",
     }
 )
+
+
 @dataclass(frozen=True)
 class BudgetConfig:
     app_id: str

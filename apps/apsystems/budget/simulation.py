@@ -25,7 +25,7 @@ from apsystems.api.errors import QUOTA_CODE
 from apsystems.budget.config import BudgetConfig
 from apsystems.budget.core import BudgetCore
 from apsystems.budget.ledger import CallLedger
-from apsystems.budget.pacing import BudgetSettings, Fleet, PollSource
+from apsystems.budget.pacing import HISTORY_DAILY_CALLS, BudgetSettings, Fleet, PollSource
 from apsystems.budget.solar_window import Site, SolarCalendar
 from apsystems.budget.static_interval import static_interval
 from apsystems.common.months import days_in_month, month_key
@@ -35,6 +35,7 @@ from apsystems.production.wakeups import MIN_DELAY_S, seconds_to_next
 APP_ID = "SIMULATED"
 DETAIL_TIME = (12, 30)
 BATCH_TIME = (23, 0)
+HISTORY_TIME = (22, 30)  # the history app's evening: after every window has closed
 OK_CODE = 0
 FAILED_CODE = 5000
 
@@ -53,12 +54,18 @@ class Scenario:
     manual_per_month: int = 0
     manual_cost: int = 1
     seed: int = 0
+    # The energy history app: its daily re-read and check, and a backfill of this many calls
+    # waiting on 1 January (a new install with years of history in the cloud).
+    history: bool = False
+    history_backlog: int = 0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.failure_rate < 1.0:
             raise ValueError(f"failure_rate {self.failure_rate!r} must be from 0 to below 1")
         if self.manual_per_month < 0 or self.manual_cost < 1:
             raise ValueError("manual_per_month must be >= 0 and manual_cost >= 1")
+        if self.history_backlog < 0 or (self.history_backlog and not self.history):
+            raise ValueError("history_backlog must be >= 0 and needs history")
 
     @property
     def label(self) -> str:
@@ -84,6 +91,7 @@ class MonthFigures:
     all_at_min_interval: bool
     polls_outside_window: int
     mean_age_s: float
+    history_calls: int = 0  # the energy history's calls (daily re-read and check, backfill)
 
     @property
     def share(self) -> float:
@@ -125,7 +133,8 @@ class _Kind(IntEnum):
     SUMMARY = 1
     BATCH = 2
     MANUAL = 3
-    POLL = 4
+    HISTORY = 4
+    POLL = 5
 
 
 def _local(day: date, hm: tuple[int, int], site: Site) -> float:
@@ -167,6 +176,7 @@ class _Tally:
         self.fixed = [0] * 13
         self.manual = [0] * 13
         self.refused = [0] * 13
+        self.history = [0] * 13
         self.outside = [0] * 13
         self.intervals: list[list[int]] = [[] for _ in range(13)]
         self.min_planned = [True] * 13
@@ -195,6 +205,7 @@ def _figures(scenario: Scenario, tally: _Tally, window_cal: SolarCalendar) -> tu
                 all_at_min_interval=bool(intervals) and tally.min_planned[m],
                 polls_outside_window=tally.outside[m],
                 mean_age_s=integral / seconds if seconds else 0.0,
+                history_calls=tally.history[m],
             )
         )
     return tuple(months)
@@ -264,6 +275,9 @@ class _AdaptiveRun:
             poll_source=self.settings.poll_source,
             time_zone=self.site.time_zone,
         )
+        self.history_backlog = scenario.history_backlog
+        if scenario.history:
+            self.core.set_history(enabled=True, backlog=self.history_backlog)
         self.calendar = self.core.calendar
         self.cloud = SimulatedCloud(self.settings.quota, scenario.failure_rate, self.rng, self.site.tz)
         self.uids = [f"{i:012d}" for i in range(self.fleet.inverters)]
@@ -282,6 +296,8 @@ class _AdaptiveRun:
             spans = self.calendar.window(day).spans
             self.push(spans[-1][1] - 60.0 if spans else _local(day, (12, 0), site), _Kind.SUMMARY)
             self.push(_local(day, BATCH_TIME, site), _Kind.BATCH)
+            if self.scenario.history:
+                self.push(_local(day, HISTORY_TIME, site), _Kind.HISTORY)
         for m in range(1, 13):
             start = datetime(year, m, 1, tzinfo=site.tz).timestamp()
             end = _local(date(year, m, days_in_month(year, m)), (23, 59), site)
@@ -331,6 +347,22 @@ class _AdaptiveRun:
         delay = seconds_to_next(now, self.core, self.core.tz)
         self.push(now.timestamp() + delay, _Kind.POLL)
 
+    def history_evening(self, now: datetime) -> None:
+        """The history app's evening: re-read today and check the month, then today's backfill share."""
+        if self.spend(now, HISTORY_DAILY_CALLS, "history_daily"):
+            self.tally.history[now.month] += HISTORY_DAILY_CALLS
+        while self.history_backlog > 0 and self.spend_quietly(now, 1, "history"):
+            self.tally.history[now.month] += 1
+            self.history_backlog -= 1
+            self.core.set_history(enabled=True, backlog=self.history_backlog)
+
+    def spend_quietly(self, now: datetime, cost: int, purpose: str) -> bool:
+        """Like ``spend``, but a refusal is the end of today's share, not a refused call."""
+        with self.core.spending(cost, purpose) as decision:
+            if decision.allowed:
+                self.send(now, cost)
+        return decision.allowed
+
     def run(self) -> YearFigures:
         self.schedule_year()
         year_end = datetime(self.scenario.year + 1, 1, 1, tzinfo=self.site.tz).timestamp()
@@ -351,6 +383,8 @@ class _AdaptiveRun:
             elif kind is _Kind.BATCH:
                 ecus = self.fleet.ecus if settings.batch_power else 0
                 self.tally.fixed[now.month] += ecus if self.spend(now, ecus, "batch") else 0
+            elif kind is _Kind.HISTORY:
+                self.history_evening(now)
             else:
                 cost = self.scenario.manual_cost
                 self.tally.manual[now.month] += cost if self.spend(now, cost, "manual") else 0
