@@ -105,6 +105,10 @@ class BudgetApp(Hass):
         self.budget.set_site(inverters=inverters, ecus=ecus, poll_source=poll_source, time_zone=time_zone)
         self._publish()
 
+    def set_history(self, *, enabled: bool, backlog: int) -> None:
+        """The energy history app runs, with ``backlog`` backfill calls to go (both enter the plan)."""
+        self.budget.set_history(enabled=enabled, backlog=backlog)
+
     @property
     def settings(self) -> BudgetSettings:
         """The validated budget options (which fixed jobs are planned, the quota, …)."""

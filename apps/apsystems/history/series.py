@@ -53,6 +53,9 @@ class SolarHistory:
         self.book = book
         self.tz = tz
         self.days: dict[date, DayState] = dict(days or {})
+        self.calls_spent = 0  # cloud calls the history has made, over its whole life
+        self.since: date | None = None  # the first day to import (installation or the user's date)
+        self.evening_on: date | None = None  # the last day whose evening re-read is done
 
     # ---- what the cloud said ----------------------------------------------------------------
 
@@ -152,6 +155,9 @@ class SolarHistory:
         return {
             "book": self.book.to_json(),
             "days": {day.isoformat(): state for day, state in sorted(self.days.items())},
+            "calls_spent": self.calls_spent,
+            "since": self.since.isoformat() if self.since else None,
+            "evening_on": self.evening_on.isoformat() if self.evening_on else None,
         }
 
     @classmethod
@@ -166,7 +172,12 @@ class SolarHistory:
             if state not in DAY_STATES:
                 raise ValueError(f"day {key} has state {state!r}")
             days[date.fromisoformat(key)] = state
-        return cls(StatisticBook.from_json(statistic_id, book_data), tz, days)
+        history = cls(StatisticBook.from_json(statistic_id, book_data), tz, days)
+        calls = data.get("calls_spent", 0)
+        history.calls_spent = calls if isinstance(calls, int) and not isinstance(calls, bool) and calls >= 0 else 0
+        history.since = _opt_date(data.get("since"))
+        history.evening_on = _opt_date(data.get("evening_on"))
+        return history
 
     def _closed_end(self, day: date, closed_hours: int) -> datetime:
         """Where the first open hour starts (hours from there on are not imported yet)."""
@@ -175,3 +186,7 @@ class SolarHistory:
             if boundary is not None:
                 return boundary
         return day_span(day, self.tz)[1]
+
+
+def _opt_date(value: object) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else None
