@@ -122,8 +122,11 @@ class HistoryRunner:
 
     # ---- the work --------------------------------------------------------------------------------
 
-    def backfill(self, today: date) -> int:
-        """Read what the plan still lists, as far as today's budget share allows; returns calls made."""
+    def backfill(self, today: date, max_tasks: int | None = None) -> int:
+        """Read what the plan still lists, as far as today's budget share allows; returns calls made.
+
+        ``max_tasks`` bounds one callback's work (each read is one call and may be slow).
+        """
         if self.stopped_on == today:
             return 0
         if self.options.history_since is not None:
@@ -137,6 +140,8 @@ class HistoryRunner:
         tasks = self.history.tasks(today, self.options.history_days, since)
         made = 0
         for number, task in enumerate(tasks):
+            if max_tasks is not None and number >= max_tasks:
+                break
             self._tell_budget(tasks[number:])
             outcome = self._read(task, today)
             if outcome == "refused":
