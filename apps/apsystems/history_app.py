@@ -28,7 +28,8 @@ from apsystems.production.entities import energy_entities
 
 TICK_S = 300
 FIRST_TICK_S = 5
-TASKS_PER_TICK = 2  # each read is one call: two keep a tick well under AppDaemon's 10 s warning
+TASKS_PER_TICK = 2
+MORE_DELAY_S = 2  # each read is one call: two keep a tick well under AppDaemon's 10 s warning
 EVENING_DELAY = timedelta(minutes=15)  # after the window closes, so the last hour is uploaded
 
 
@@ -84,8 +85,10 @@ class HistoryApp(Hass):
             evening = window.end is None or now >= window.end + EVENING_DELAY
             if evening and self.runner.history.evening_on != today and self.runner.history.since is not None:
                 self.runner.evening(today)
-            self.runner.backfill(today, max_tasks=TASKS_PER_TICK)
+            made = self.runner.backfill(today, max_tasks=TASKS_PER_TICK)
             self.runner.sync()
+            if made >= TASKS_PER_TICK and self.runner.days_left:
+                self.run_in(self._tick, MORE_DELAY_S)  # today's share is not spent yet: carry on soon
         except Exception as exc:  # never let the history take AppDaemon's worker down
             self.runner.last_error = f"{type(exc).__name__}: {exc}"
             self.log(f"Energy history tick failed: {self.runner.last_error}", level="ERROR")
