@@ -7,7 +7,7 @@ closed hours from the production app's sensor, and publishes the progress sensor
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from appdaemon.plugins.hass.hassapi import Hass
@@ -17,7 +17,7 @@ from apsystems.common.months import zone_or
 from apsystems.ha.publisher import SetStatePublisher
 from apsystems.ha.recorder_access import plugin_endpoint
 from apsystems.ha.support import Notifier, app_logger, forward_library_logs, state_dir, stop_library_logs
-from apsystems.ha.wiring import budget_client, find_budget
+from apsystems.ha.wiring import configured_client
 from apsystems.history.config import HistoryConfig, parse_history_args
 from apsystems.history.entities import history_entity
 from apsystems.history.metadata import solar_statistic_id
@@ -39,13 +39,8 @@ class HistoryApp(Hass):
     def initialize(self) -> None:
         forward_library_logs(self)
         self.client: ApsystemsClient | None = None
-        try:
-            self.cfg: HistoryConfig = parse_history_args(self.args, self.get_now().date())
-            self.budget = find_budget(self, self.cfg.budget)
-            client = budget_client(self.cfg, self.budget, self.name)
-        except ValueError as exc:
-            self.log(f"Configuration error: {exc}", level="ERROR")
-            raise
+        self.cfg: HistoryConfig
+        self.cfg, self.budget, client = configured_client(self, lambda: parse_history_args(self.args, self.today()))
         self.client = client
         self.tz = zone_or(self.budget.site_time_zone, "UTC", self._warn)
         self.entity = history_entity(self.cfg.sid)
@@ -68,6 +63,10 @@ class HistoryApp(Hass):
         self.listen_state(self._today_changed, today_entity, attribute="all")
         self._publish()
         self.run_every(self._tick, f"now+{FIRST_TICK_S}", TICK_S)
+
+    def today(self) -> date:
+        now: datetime = self.get_now()
+        return now.date()
 
     def terminate(self) -> None:
         stop_library_logs(self)

@@ -17,7 +17,7 @@ from apsystems.api.client import ApsystemsClient
 from apsystems.common.months import zone_or
 from apsystems.ha.publisher import SetStatePublisher
 from apsystems.ha.support import forward_library_logs, state_dir, stop_library_logs
-from apsystems.ha.wiring import budget_client, find_budget
+from apsystems.ha.wiring import configured_client
 from apsystems.inverters.scan import checked_site
 from apsystems.inverters.site_store import SiteInfo, SiteStore, discover
 from apsystems.production.config import ProductionConfig, parse_production_args
@@ -36,13 +36,8 @@ class ProductionApp(Hass):
     def initialize(self) -> None:
         forward_library_logs(self)
         self.client: ApsystemsClient | None = None
-        try:
-            self.cfg: ProductionConfig = parse_production_args(self.args)
-            self.budget = find_budget(self, self.cfg.budget)
-            client = budget_client(self.cfg, self.budget, self.name)
-        except ValueError as exc:
-            self.log(f"Configuration error: {exc}", level="ERROR")
-            raise
+        self.cfg: ProductionConfig
+        self.cfg, self.budget, client = configured_client(self, lambda: parse_production_args(self.args))
         self.client = client
         folder = state_dir(self, self.args)
         self.publisher = SetStatePublisher(self)

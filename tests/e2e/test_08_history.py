@@ -126,11 +126,12 @@ def history_apps(cloud: FakeCloud, **history: Any) -> dict[str, dict[str, Any]]:
         "apsystems_budget": {
             "module": "apsystems.budget_app",
             "class": "BudgetApp",
-            **common,
+            "app_id": Secret("aps_app_id"),
+            "sid": SID,
             "latitude": site.latitude,
             "longitude": site.longitude,
             "time_zone": site.timezone,
-            "quota": 100000,  # room for the whole backfill in one evening
+            "monthly_quota": 100000,  # room for the whole backfill in one evening
         },
         "apsystems_production": {
             "module": "apsystems.production_app",
