@@ -208,3 +208,21 @@ def test_a_refused_import_is_an_error_with_advice_and_recovers(world: World) -> 
     world.recorder.refuse = None
     world.runner.sync()
     assert world.runner.notice() is None and world.recorder.sums
+
+
+def test_history_since_replaces_the_installation_date(world: World) -> None:
+    since = world.today - timedelta(days=45)
+    path = history_file(world.folder, world.stat)
+    world.runner = HistoryRunner(
+        HistoryOptions(world.cloud.sid, history_days=10, history_since=since),
+        load_history(path, world.stat, LONDON),
+        cloud=world.client,
+        budget=world.core,
+        recorder=world.recorder,
+        save=lambda h: save_history(path, h),
+        log=lambda message, level: None,
+    )
+    run_until_complete(world)
+    assert world.runner.attributes()["first_day"] == since.isoformat()
+    assert world.cloud.calls.count("system_details") == 0
+    assert min(world.recorder.sums) >= datetime.combine(since, datetime.min.time(), LONDON) - timedelta(hours=1)
