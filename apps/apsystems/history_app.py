@@ -84,7 +84,8 @@ class HistoryApp(Hass):
             evening = window.end is None or now >= window.end + EVENING_DELAY
             if evening and self.runner.history.evening_on != today and self.runner.history.since is not None:
                 self.runner.evening(today)
-            made = self.runner.backfill(today, max_tasks=TASKS_PER_TICK)
+            # Calls only in the evening: never alongside the day's polls, and at a time users can expect.
+            made = self.runner.backfill(today, max_tasks=TASKS_PER_TICK) if evening else 0
             self.runner.sync()
             if made >= TASKS_PER_TICK and self.runner.days_left:
                 self.run_in(self._tick, MORE_DELAY_S)  # today's share is not spent yet: carry on soon

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from fakes.apsystems_cloud import DEFAULT_APP_ID, DEFAULT_APP_SECRET, FakeCloud
-from fakes.apsystems_cloud.presets import daylight
+from fakes.apsystems_cloud.presets import daylight, evening
 from tests.appdaemon.conftest import HarnessFactory
 from tests.appdaemon.test_production_app import BUDGET, PRODUCTION, apps_for, entity_id, run_tick
 from tests.support.appdaemon_harness import AppDaemonHarness
@@ -25,6 +25,12 @@ HISTORY = "apsystems_history"
 @pytest.fixture
 def cloud() -> Iterator[FakeCloud]:
     with FakeCloud(site=daylight()) as fake:
+        yield fake
+
+
+@pytest.fixture
+def evening_cloud() -> Iterator[FakeCloud]:
+    with FakeCloud(site=evening()) as fake:
         yield fake
 
 
@@ -59,7 +65,7 @@ async def test_without_home_assistant_the_history_says_error_and_production_carr
     assert ad.state(history_id) == "error"
     attributes = ad.attributes(history_id)
     assert attributes["statistic_id"] == f"apsystems:{cloud.sid.lower()}_solar_energy"
-    assert attributes["calls_spent"] >= 1 and attributes["since"] == cloud.site.create_date.isoformat()
+    assert attributes["calls_spent"] == 0 and attributes["since"] is None  # no history call in daylight
     created = [c for c in ad.notifications("persistent_notification/create") if c.data["notification_id"] == HISTORY]
     assert len(created) == 1 and "token" in created[0].data["message"]
     await run_history_tick(ad)  # still refused: no second notification
@@ -69,7 +75,7 @@ async def test_without_home_assistant_the_history_says_error_and_production_carr
     )
     assert ad.state(entity_id(cloud, "total_energy")) is not None  # production is untouched
     calls = ad.attributes(entity_id(cloud, "api_calls"))["calls_by_purpose"]
-    assert calls.get("history", 0) >= 1
+    assert "history" not in calls and "history_daily" not in calls
     assert not [line for line in ad.log_lines if "Traceback" in line]
 
 
@@ -80,3 +86,21 @@ async def test_a_bad_history_option_stops_only_the_history_app(
     await run_tick(ad)
     assert ad.state(entity_id(cloud, "total_energy")) is not None
     assert any("history_days 400 must be a whole number of days from 1 to 90" in line for line in ad.log_lines)
+
+
+async def test_in_the_evening_the_backfill_and_the_re_read_spend_through_the_budget(
+    appdaemon_factory: HarnessFactory, evening_cloud: FakeCloud
+) -> None:
+    cloud = evening_cloud
+    ad = await appdaemon_factory(with_history(cloud))
+    await run_tick(ad)
+    await run_history_tick(ad)
+    await ad.wait_idle(timeout=30)
+    attributes = ad.attributes(entity_id(cloud, "history"))
+    assert attributes["since"] == cloud.site.create_date.isoformat()
+    calls = ad.attributes(entity_id(cloud, "api_calls"))["calls_by_purpose"]
+    assert calls.get("history", 0) >= 1
+    assert attributes["calls_spent"] == calls.get("history", 0) + calls.get("history_daily", 0)
+    assert cloud.calls.count("system_details") == 2  # production's discovery and the history's start date
+    assert ad.state(entity_id(cloud, "history")) == "error"  # no Home Assistant here to import into
+    assert not [line for line in ad.log_lines if "Traceback" in line]

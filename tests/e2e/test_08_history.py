@@ -22,7 +22,7 @@ import requests
 from apsystems.api.client import ApsystemsClient
 from apsystems.history.hours import day_span
 from fakes.apsystems_cloud import DEFAULT_APP_ID, DEFAULT_APP_SECRET, FakeCloud
-from fakes.apsystems_cloud.site import build_site
+from fakes.apsystems_cloud.presets import evening
 from scripts.ad_config import Secret
 from tests.e2e.appdaemon_instance import AppDaemonInstance
 from tests.e2e.conftest import Session
@@ -36,24 +36,6 @@ STAT = f"apsystems:{SID.lower()}_solar_energy"
 SENSOR = f"sensor.apsystems_{SID.lower()}_history"
 INSTALLED_DAYS_AGO = 420
 TOLERANCE = 0.001
-
-
-def evening_site() -> Any:
-    """A site where it is about 21:00 local time now, installed 420 days ago."""
-    now = datetime.now(timezone.utc)
-    offset = (21 - now.hour + 12) % 24 - 12  # UTC offset in [-12, 11] that makes it 21:xx
-    zone_name = "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
-    local_today = now.astimezone(ZoneInfo(zone_name)).date()
-    return build_site(
-        sid=SID,
-        latitude=0.5,
-        longitude=float(offset * 15),
-        timezone=zone_name,
-        create_date=local_today - timedelta(days=INSTALLED_DAYS_AGO),
-        ecu_models=[["DS3"] * 4],
-        panel_w=400,
-        seed=23,
-    )
 
 
 @dataclass
@@ -153,7 +135,7 @@ def history_apps(cloud: FakeCloud, **history: Any) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def world(e2e_session: Session) -> Iterator[World]:
-    cloud = FakeCloud(site=evening_site()).start()
+    cloud = FakeCloud(site=evening(sid=SID, installed_days_ago=INSTALLED_DAYS_AGO)).start()
     reader = ApsystemsClient(DEFAULT_APP_ID, DEFAULT_APP_SECRET, base_url=cloud.url)
     session = e2e_session
     session.appdaemon.stop()  # one AppDaemon at a time on this HA; the suite's own comes back at the end
