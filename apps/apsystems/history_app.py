@@ -59,6 +59,7 @@ class HistoryApp(Hass):
             save=lambda history: save_history(path, history),
             log=app_logger(self),
         )
+        self.runner.announce(self.get_now().astimezone(self.tz).date())  # the plan counts the history from now on
         today_entity = energy_entities(self.cfg.sid)["today_energy"].entity_id
         self.listen_state(self._today_changed, today_entity, attribute="all")
         self._publish()

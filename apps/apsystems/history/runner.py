@@ -122,6 +122,14 @@ class HistoryRunner:
 
     # ---- the work --------------------------------------------------------------------------------
 
+    def announce(self, today: date) -> None:
+        """Tell the budget the history runs and what its backfill still needs (no call)."""
+        since = self.options.history_since or self.history.since
+        if since is None:
+            self.budget.set_history(enabled=True, backlog=1)  # the system details come first
+            return
+        self._tell_budget(self.history.tasks(today, self.options.history_days, since))
+
     def backfill(self, today: date, max_tasks: int | None = None) -> int:
         """Read what the plan still lists, as far as today's budget share allows; returns calls made.
 
