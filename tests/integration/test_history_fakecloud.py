@@ -92,10 +92,10 @@ class World:
         self.sent += 1
         self.core.record(request)
 
-    def start(self) -> HistoryRunner:
+    def start(self, options: HistoryOptions | None = None) -> HistoryRunner:
         path = history_file(self.folder, self.stat)
         return HistoryRunner(
-            HistoryOptions(self.cloud.sid),
+            options or HistoryOptions(self.cloud.sid),
             load_history(path, self.stat, LONDON),
             cloud=self.client,
             budget=self.core,
@@ -212,16 +212,7 @@ def test_a_refused_import_is_an_error_with_advice_and_recovers(world: World) -> 
 
 def test_history_since_replaces_the_installation_date(world: World) -> None:
     since = world.today - timedelta(days=45)
-    path = history_file(world.folder, world.stat)
-    world.runner = HistoryRunner(
-        HistoryOptions(world.cloud.sid, history_days=10, history_since=since),
-        load_history(path, world.stat, LONDON),
-        cloud=world.client,
-        budget=world.core,
-        recorder=world.recorder,
-        save=lambda h: save_history(path, h),
-        log=lambda message, level: None,
-    )
+    world.runner = world.start(HistoryOptions(world.cloud.sid, history_days=10, history_since=since))
     run_until_complete(world)
     assert world.runner.attributes()["first_day"] == since.isoformat()
     assert world.cloud.calls.count("system_details") == 0
