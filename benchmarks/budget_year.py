@@ -55,6 +55,9 @@ class Result:
     static_unfixed: YearFigures | None
 
 
+DEFAULT_HISTORY_BACKLOG = 44  # a system installed 420 days ago: 14 months of daily values, 30 days hourly
+
+
 def _minutes(seconds: float) -> str:
     return f"{seconds / 60:5.1f}m"
 
@@ -64,11 +67,12 @@ def print_scenario(result: Result) -> None:
     scenario = adaptive.scenario
     quota = scenario.settings.quota
     print(
-        f"\n== {scenario.label} ({scenario.site.time_zone}) — quota {quota}; adaptive {adaptive.interval_note}"
+        f"\n== {scenario.label}{history_note(scenario)} ({scenario.site.time_zone}) — quota {quota};"
+        f" adaptive {adaptive.interval_note}"
         f" vs reference {static.interval_note}"
     )
     print(
-        " month solar_h |  calls  share polls fixed manual refused interval  age   |"
+        " month solar_h |  calls  share polls fixed  hist manual refused interval  age   |"
         " static calls  share  age   | data age ratio"
     )
     for a, s in zip(adaptive.months, static.months, strict=True):
@@ -83,7 +87,7 @@ def print_scenario(result: Result) -> None:
         static_over = "!" if s.over_quota else " "
         print(
             f" {MONTHS[a.month - 1]:>5} {a.solar_hours:7.1f} | {a.calls:6d} {a.share:6.1%} {a.polls:5d}"
-            f" {a.fixed_calls:5d} {a.manual_calls:6d} {a.refused:7d} {a.mean_interval_s:7.0f}s"
+            f" {a.fixed_calls:5d} {a.history_calls:5d} {a.manual_calls:6d} {a.refused:7d} {a.mean_interval_s:7.0f}s"
             f" {_minutes(a.mean_age_s)} |"
             f" {s.calls:11d}{static_over} {s.share:6.1%} {_minutes(s.mean_age_s)} | {ratio:5.2f}{over}{flag}"
         )
@@ -99,6 +103,12 @@ def print_scenario(result: Result) -> None:
             f"  reference with its latitude sign bug: {unfixed.interval_note}, max {unfixed.max_calls} calls/month"
             f" ({'over' if unfixed.max_calls > quota else 'within'} the quota)"
         )
+
+
+def history_note(scenario: Scenario) -> str:
+    if not scenario.history:
+        return ""
+    return f", energy history (backfill of {scenario.history_backlog} calls)"
 
 
 def print_summary(results: Sequence[Result]) -> None:
@@ -183,6 +193,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--night-interval", type=int, default=3600, help="seconds between night reads of meters and batteries"
     )
+    parser.add_argument(
+        "--history",
+        action="store_true",
+        help="run the energy history app too (its evening calls and a backfill waiting on 1 January)",
+    )
+    parser.add_argument(
+        "--history-backlog",
+        type=int,
+        default=DEFAULT_HISTORY_BACKLOG,
+        help=f"backfill calls waiting with --history (default {DEFAULT_HISTORY_BACKLOG}: 14 months and 30 days)",
+    )
     parser.add_argument("--summary-only", action="store_true")
     parser.add_argument(
         "--issue-scenario",
@@ -217,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 failure_rate=args.failure_rate,
                 manual_per_month=args.manual_per_month,
                 manual_cost=args.manual_cost,
+                history=args.history,
+                history_backlog=args.history_backlog if args.history else 0,
             )
             unfixed = simulate_static(scenario, fix_latitude_sign=False) if site.latitude < 0 else None
             result = Result(simulate_adaptive(scenario), simulate_static(scenario), unfixed)

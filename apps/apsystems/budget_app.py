@@ -144,6 +144,10 @@ class BudgetApp(Hass):
         """Production's last poll: the meters app reads with each one."""
         return self.budget.last_poll_at
 
+    def set_history(self, *, enabled: bool, backlog: int) -> None:
+        """The energy history app runs, with ``backlog`` backfill calls to go (both enter the plan)."""
+        self.budget.set_history(enabled=enabled, backlog=backlog)
+
     @property
     def settings(self) -> BudgetSettings:
         """The validated budget options (which fixed jobs are planned, the quota, …)."""

@@ -414,9 +414,7 @@ class InvertersApp(Hass):
                     return None
                 return self._batch_call(eid, day)
 
-        result = run_slice(
-            eids, attempt, streak, purpose=purpose, log=self._log_line, label=lambda eid: f"ECU {eid}"
-        )
+        result = run_slice(eids, attempt, streak, purpose=purpose, log=self._log_line, label=lambda eid: f"ECU {eid}")
         read += len(result.done)
         self.store.save()
         self._publish(inverters_of(self.site, result.done))

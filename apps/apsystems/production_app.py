@@ -26,7 +26,7 @@ from apsystems.ha.support import (
     state_dir,
     stop_library_logs,
 )
-from apsystems.ha.wiring import budget_client, find_budget
+from apsystems.ha.wiring import budget_client, configured_client
 from apsystems.inverters.scan import checked_site
 from apsystems.inverters.site_store import Discovery, SiteInfo, SiteStore
 from apsystems.production.config import LABEL, ProductionConfig, parse_production_args
@@ -47,10 +47,9 @@ class ProductionApp(Hass):
         log_version(self)
         ensure_user_namespace(self, NAMESPACE)  # shared with the Charge HQ forwarder; no appdaemon.yaml edit
         self.client: ApsystemsClient | None = None
+        self.cfg: ProductionConfig
+        self.cfg, self.budget, client = configured_client(self, lambda: parse_production_args(self.args))
         try:
-            self.cfg: ProductionConfig = parse_production_args(self.args)
-            self.budget = find_budget(self, self.cfg.budget)
-            client = budget_client(self.cfg, self.budget, self.name)
             self.publisher = publisher_for(self, LABEL)
         except ValueError as exc:
             self.log(f"Configuration error: {exc}", level="ERROR")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -142,6 +142,15 @@ def _light(cloud: FakeCloud, body: dict[str, Any]) -> Any:
     return {"light": state.spec.light}
 
 
+def _correction(cloud: FakeCloud, body: dict[str, Any]) -> Any:
+    sid = str(body.get("sid", cloud.primary_sid))
+    if sid not in cloud.sites:
+        raise ControlError(404, f"unknown sid {sid}")
+    day = date.fromisoformat(str(body["day"]))
+    cloud.correct_day(day, float(body["factor"]), sid)
+    return {"sid": sid, "corrections": cloud.sites[sid].spec.to_dict()["corrections"]}
+
+
 def _put_site(cloud: FakeCloud, body: dict[str, Any]) -> Any:
     spec = site_from_dict(body.get("site", body))
     cloud.put_site(spec)
@@ -236,6 +245,7 @@ POSTS: dict[str, Poster] = {
     "site": _put_site,
     "site/inverters": _inverters,
     "site/light": _light,
+    "site/correction": _correction,
     "options": _options,
     "auth": _auth,
     "tokens": _token,

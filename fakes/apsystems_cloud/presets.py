@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from .site import SiteSpec, StorageSpec, build_site, load_site
@@ -106,6 +106,28 @@ def daylight(now: datetime | None = None, ecu_models: Sequence[Sequence[str]] = 
         ecu_models=[list(models) for models in ecu_models],
         panel_w=400,
         seed=11,
+    )
+
+
+def evening(
+    now: datetime | None = None, *, sid: str = "EVEN1NG00001", installed_days_ago: int = 420, seed: int = 23
+) -> SiteSpec:
+    """A site where it is about 21:00 local time at ``now`` (the solar window has closed), near
+    the equator, installed ``installed_days_ago`` days before its local today: for the evening
+    jobs (the energy history's re-read and backfill) in real-time tests."""
+    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    offset = (21 - moment.hour + 12) % 24 - 12  # the UTC offset in [-12, 11] that makes it 21:xx
+    zone_name = "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc/GMT-3 is UTC+3
+    local_today = (moment + timedelta(hours=offset)).date()
+    return build_site(
+        sid=sid,
+        latitude=0.5,
+        longitude=float(offset * 15),
+        timezone=zone_name,
+        create_date=local_today - timedelta(days=installed_days_ago),
+        ecu_models=[["DS3"] * 4],
+        panel_w=400,
+        seed=seed,
     )
 
 

@@ -294,10 +294,12 @@ class Production:
         for inv in ecu.inverters:
             if inv.active_on(day):
                 total += self.inverter_ac_w(inv)
-        return total * KWH_PER_W_POINT
+        return total * KWH_PER_W_POINT * self.site.day_factor(day)
 
     def channel_r_kwh(self, inv: InverterSpec, channel: int, day: date) -> float:
-        return self.channel_ac_w(inv, channel) * KWH_PER_W_POINT if inv.active_on(day) else 0.0
+        if not inv.active_on(day):
+            return 0.0
+        return self.channel_ac_w(inv, channel) * KWH_PER_W_POINT * self.site.day_factor(day)
 
     def site_ac_w(self, day: date) -> float:
         """The site's AC watts per unit of g on ``day`` (all ECUs)."""

@@ -243,6 +243,10 @@ class FakeCloud:
     def restore_inverter(self, uid: str, sid: str | None = None) -> InverterSpec:
         return self.sites[sid or self.primary_sid].restore_inverter(uid)
 
+    def correct_day(self, day: date, factor: float, sid: str | None = None) -> None:
+        """Apply EMA's later correction of one past day (factor on that day's production)."""
+        self.sites[sid or self.primary_sid].correct_day(day, factor, self.today(sid))
+
     def set_empty_inverter_list(self, empty: bool = True, sid: str | None = None) -> None:
         self.sites[sid or self.primary_sid].empty_inverter_list = empty
 

@@ -131,6 +131,8 @@ class SiteSpec:
     username: str = "demo"
     grid_voltage: float = 230.0
     grid_frequency: float = 50.0
+    # EMA's after-the-fact corrections: a factor on one past day's whole production.
+    corrections: dict[date, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not SID_RE.match(self.sid):
@@ -144,6 +146,8 @@ class SiteSpec:
             raise ValueError("upload_interval_min must divide 60 (0 = no lag)")
         if self.meter_eid is not None and not EID_RE.match(self.meter_eid):
             raise ValueError(f"meter_eid must be 12 digits: {self.meter_eid!r}")
+        for day, factor in self.corrections.items():
+            check_correction(day, factor)
         seen: set[str] = set()
         for ecu in self.ecus:
             for inv in ecu.inverters:
@@ -166,6 +170,10 @@ class SiteSpec:
         if self.azimuth_deg is not None:
             return self.azimuth_deg
         return 180.0 if self.latitude >= 0 else 0.0
+
+    def day_factor(self, day: date) -> float:
+        """The correction factor of ``day`` (1.0 when EMA never corrected it)."""
+        return self.corrections.get(day, 1.0)
 
     def all_inverters(self) -> list[tuple[EcuSpec, InverterSpec]]:
         return [(ecu, inv) for ecu in self.ecus for inv in ecu.inverters]
@@ -200,6 +208,7 @@ class SiteSpec:
             "grid_voltage": self.grid_voltage,
             "grid_frequency": self.grid_frequency,
             "storage": None if self.storage is None else dict(vars(self.storage)),
+            "corrections": {d.isoformat(): f for d, f in sorted(self.corrections.items())},
             "ecus": [
                 {
                     "eid": ecu.eid,
@@ -219,6 +228,12 @@ class SiteSpec:
                 for ecu in self.ecus
             ],
         }
+
+
+def check_correction(day: date, factor: float) -> None:
+    """A correction scales a day's production; it cannot make it negative or absurd."""
+    if not 0.0 <= factor <= 2.0:
+        raise ValueError(f"correction factor for {day} must be in [0, 2], got {factor}")
 
 
 def _opt_date(value: object) -> date | None:
@@ -263,6 +278,9 @@ def site_from_dict(raw: Mapping[str, Any]) -> SiteSpec:
         )
         if k in raw
     }
+    corrections = raw.get("corrections")
+    if corrections:
+        common["corrections"] = {date.fromisoformat(str(d)): float(f) for d, f in dict(corrections).items()}
     storage = raw.get("storage")
     if storage is not None:
         common["storage"] = StorageSpec(**storage)

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from .production import Production
-from .site import EcuSpec, InverterSpec, SiteSpec, model, next_uid
+from .site import EcuSpec, InverterSpec, SiteSpec, check_correction, model, next_uid
 
 
 @dataclass
@@ -102,6 +102,22 @@ class SiteState:
             inv.removed = None
             self.production.invalidate()
             return inv
+
+    def correct_day(self, day: date, factor: float, today: date) -> None:
+        """Scale one past day's production, as EMA does when it revises data later.
+
+        The factor applies to the day's rating, so every level (minutely, hourly, daily,
+        monthly, yearly, summary) and every device moves together and keeps agreeing.
+        """
+        if not self.spec.create_date <= day < today:
+            raise ValueError(f"correction day {day} must be a past day since installation ({self.spec.create_date})")
+        check_correction(day, factor)
+        with self._lock:
+            if factor == 1.0:
+                self.spec.corrections.pop(day, None)
+            else:
+                self.spec.corrections[day] = factor
+            self.production.invalidate()
 
 
 def new_token() -> str:

@@ -76,9 +76,7 @@ def apps_for(cloud: FakeCloud, longitude: float, production_app_id: str = DEFAUL
 
 def poll_requests(cloud: FakeCloud) -> list[datetime]:
     return [
-        datetime.fromisoformat(entry.time)
-        for entry in cloud.calls.entries()
-        if entry.route.startswith(POLL_ROUTES)
+        datetime.fromisoformat(entry.time) for entry in cloud.calls.entries() if entry.route.startswith(POLL_ROUTES)
     ]
 
 

@@ -149,7 +149,6 @@ class Session:
         return f"missing: {missing}\nunknown: {unknown}\n{self.appdaemon.describe()}"
 
 
-
 def secrets_for(cloud: FakeCloud, hass: HomeAssistant, **overrides: str) -> dict[str, str]:
     """secrets.yaml for AppDaemon: the fake cloud's credentials and HA's token; ``overrides`` replace values."""
     secrets = {
@@ -260,4 +259,3 @@ def e2e_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
 @pytest.fixture
 def session(e2e_session: Session) -> Session:
     return e2e_session
-

@@ -273,9 +273,10 @@ class HomeAssistant:
 
     async def _ws(self, commands: list[dict[str, Any]], token: str, timeout: float) -> list[Any]:
         results: list[Any] = []
-        async with aiohttp.ClientSession() as session, session.ws_connect(
-            self.ws_url, timeout=aiohttp.ClientWSTimeout(ws_close=timeout)
-        ) as socket:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(self.ws_url, timeout=aiohttp.ClientWSTimeout(ws_close=timeout)) as socket,
+        ):
             hello = await socket.receive_json(timeout=timeout)
             if hello.get("type") != "auth_required":
                 raise HomeAssistantError(f"unexpected websocket greeting {hello}")
@@ -350,4 +351,3 @@ class HomeAssistant:
     def log_text(self) -> str:
         path = self.config_dir / "home-assistant.log"
         return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
-

@@ -36,9 +36,7 @@ def _die_with_parent() -> None:
 class ManagedProcess:
     """One long-running child (Home Assistant or AppDaemon) with its output in a log file."""
 
-    def __init__(
-        self, name: str, argv: Sequence[str], log_path: Path, *, env: Mapping[str, str] | None = None
-    ) -> None:
+    def __init__(self, name: str, argv: Sequence[str], log_path: Path, *, env: Mapping[str, str] | None = None) -> None:
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path

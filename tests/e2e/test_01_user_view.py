@@ -114,9 +114,10 @@ def test_power_sensor_has_exact_attributes(session: Session) -> None:
     assert float(entity["state"]) > 0, "midday at the site"
     now = datetime.now().astimezone()
     assert now - timedelta(hours=1) <= data_time <= now + timedelta(minutes=1), data_time
-    assert data_time.astimezone(ZoneInfo(session.cloud.site.timezone)).date() == now.astimezone(
-        ZoneInfo(session.cloud.site.timezone)
-    ).date()
+    assert (
+        data_time.astimezone(ZoneInfo(session.cloud.site.timezone)).date()
+        == now.astimezone(ZoneInfo(session.cloud.site.timezone)).date()
+    )
 
 
 def test_api_calls_sensor_counts_every_call(session: Session) -> None:

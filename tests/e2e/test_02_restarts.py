@@ -56,7 +56,7 @@ def quiet_window(session: Session, seconds: float = QUIET_S) -> None:
 def _comparable(state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     attributes = dict(state["attributes"])
     # The budget's plan is recomputed on every publish from the clock: it may move by a call.
-    for volatile in ("projected", "plan", "polls_left", "next_poll", "interval_s"):
+    for volatile in ("projected", "plan", "polls_left", "next_poll", "interval_s", "history_backfill_per_day"):
         attributes.pop(volatile, None)
     return state["state"], attributes
 

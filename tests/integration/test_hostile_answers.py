@@ -70,9 +70,7 @@ def test_a_body_inflating_to_50_mb_is_capped_without_reading_it_whole(
     assert len(sent) == cloud.calls.total == 1 and sent[0].error == "body too large"
 
 
-def test_a_declared_oversize_body_is_refused_before_reading(
-    cloud: FakeCloud, sent: list[RequestRecord]
-) -> None:
+def test_a_declared_oversize_body_is_refused_before_reading(cloud: FakeCloud, sent: list[RequestRecord]) -> None:
     small = ApsystemsClient(
         DEFAULT_APP_ID,
         DEFAULT_APP_SECRET,

@@ -115,8 +115,9 @@ def test_ecu_poll_source_costs_one_call_per_ecu_in_plan_and_hard_stop(clock: Clo
 
 
 def test_hard_stop_and_reservation(clock: Clock) -> None:
-    core = make_core(clock, quota=10, reserve_fraction=0.0, daily_summary=False, inverter_detail=False,
-                     batch_power=False)
+    core = make_core(
+        clock, quota=10, reserve_fraction=0.0, daily_summary=False, inverter_detail=False, batch_power=False
+    )
     with core.spending(9, "manual") as first:
         assert first.allowed
         with core.spending(2, "manual") as second:  # the 9 are reserved although not yet recorded

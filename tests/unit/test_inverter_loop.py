@@ -86,8 +86,10 @@ def test_no_data_goes_on_and_a_refusal_stops() -> None:
 
 def test_batch_answers_reach_the_inverters_of_that_ecu_only() -> None:
     ecu1, ecu2 = parse_ecu_ref("216000000101"), parse_ecu_ref("216000000102")
-    a, b, c = InverterInfo("703000000001", "DS3", ecu1), InverterInfo("703000000002", "DS3", ecu1), InverterInfo(
-        "703000000003", "DS3", ecu2
+    a, b, c = (
+        InverterInfo("703000000001", "DS3", ecu1),
+        InverterInfo("703000000002", "DS3", ecu1),
+        InverterInfo("703000000003", "DS3", ecu2),
     )
     devices = (EcuDevices(ecu1, 0, "Europe/Berlin", (a, b)), EcuDevices(ecu2, 0, "Europe/Berlin", (c,)))
     site = SiteInfo("B0XD123A3BHJ", "Europe/Berlin", 3.0, (ecu1, ecu2), devices, "2027-06-01T00:00:00")

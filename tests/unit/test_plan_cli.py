@@ -209,10 +209,21 @@ def test_benchmark_reduced_run_prints_months_and_exits_0(capsys: pytest.CaptureF
     rows = [line.split() for line in out.splitlines() if line.split()[:1] and line.split()[0] in MONTHS]
     assert [row[0] for row in rows] == list(MONTHS)
     for row in rows:
-        calls, share, manual = int(row[3]), row[4], int(row[7])
+        calls, share, history, manual = int(row[3]), row[4], int(row[7]), int(row[8])
         assert calls <= 1000 and share.endswith("%")
+        assert history == 0  # no history app unless --history
         assert manual == budget_year.ISSUE_MANUAL_PER_MONTH  # the issue's scenario is the default
     assert "adaptive months over quota: 0" in out
+
+
+def test_benchmark_prints_the_history_calls_next_to_the_polls(capsys: pytest.CaptureFixture[str]) -> None:
+    assert budget_year.main(["--latitudes", "51.5", "--fleets", "6/1", "--history", "--summary-only"]) == 0
+    assert budget_year.main(["--latitudes", "51.5", "--fleets", "6/1", "--history"]) == 0
+    out = capsys.readouterr().out
+    assert "energy history (backfill of 44 calls)" in out
+    rows = [line.split() for line in out.splitlines() if line.split()[:1] and line.split()[0] in MONTHS]
+    history = [int(row[7]) for row in rows]
+    assert len(history) == 12 and sum(history) >= 2 * 365 + 44
 
 
 def test_benchmark_defaults_are_the_issue_scenario() -> None:

@@ -38,6 +38,8 @@ OWN_KEYS = frozenset(
         "check_on_start",
     }
 ) | PUBLISH_KEYS
+
+
 @dataclass(frozen=True)
 class BudgetConfig:
     app_id: str

@@ -37,21 +37,31 @@ from apsystems.budget.notices import (
     auth_notice,
     budget_notice,
 )
-from apsystems.budget.pacing import BudgetPlanner, CallDecision, Fleet, Plan, PollSource, inverters_due
+from apsystems.budget.pacing import (
+    HISTORY_DAILY_CALLS,
+    BudgetPlanner,
+    CallDecision,
+    Fleet,
+    Plan,
+    PollSource,
+    inverters_due,
+)
 from apsystems.budget.scheduling import next_poll_at
 from apsystems.budget.solar_window import Site, SolarCalendar, SolarWindow
 from apsystems.budget.static_interval import static_interval
 from apsystems.common.json_file import Schema, read_json_object, write_json_atomic
-from apsystems.common.months import zone
+from apsystems.common.months import month_key, zone
 
 _LOGGER = logging.getLogger(__name__)
 
 # "household": meters' and batteries' night reads and the read that closes their day.
-FIXED_PURPOSES = frozenset({"summary", "detail", "batch", "household"})
+FIXED_PURPOSES = frozenset({"summary", "detail", "batch", "household", "history_daily"})
+# The energy history's backfill: spread over days, its own share of the quota.
+BACKFILL_PURPOSE = "history"
 # "poll" is production's poll (it sets the next poll instant); "extra_poll" is gated like one
 # (it must leave the fixed jobs and the reserve) but does not move production's timing.
 POLL_PURPOSES = frozenset({"poll", "extra_poll"})
-PURPOSES = FIXED_PURPOSES | POLL_PURPOSES | {"manual", "discovery"}
+PURPOSES = FIXED_PURPOSES | POLL_PURPOSES | {"manual", "discovery", BACKFILL_PURPOSE}
 # The production loop polls this long after the window opens (timers may fire a little early).
 OPEN_GRACE_S = 5
 # Codes that prove the credentials and the quota are fine again.
@@ -96,6 +106,10 @@ STATE_SCHEMA: Schema = {
     "notified": dict,
     "fixed_sent": dict,
     "last_poll_at": str,
+    "history": bool,
+    "history_backlog": int,
+    "history_sent": dict,
+    "purpose_calls": dict,
 }
 
 
@@ -130,6 +144,13 @@ class BudgetCore:
             ecus=max(1, _int(saved, "ecus", 1)),
             meters=min(100, _int(saved, "meters", 0)),
             storages=min(100, _int(saved, "storages", 0)),
+            history_daily_calls=HISTORY_DAILY_CALLS if saved.get("history") is True else 0,
+        )
+        self.history_backlog = _int(saved, "history_backlog", 0)
+        self._history_sent = _counts(saved.get("history_sent"))
+        purposes = saved.get("purpose_calls")
+        self._purpose_calls: dict[str, dict[str, int]] = (
+            {str(k): _counts(v) for k, v in purposes.items()} if isinstance(purposes, dict) else {}
         )
         self.poll_source = _poll_source(saved.get("poll_source"), cfg.settings.poll_source)
         self.site_time_zone = _time_zone(saved.get("time_zone"), cfg.time_zone, log)
@@ -183,6 +204,25 @@ class BudgetCore:
             if last_read is None:
                 return True
             return (now - last_read).total_seconds() >= self._plan(now).night_interval_s - slack_s
+
+    def set_history(self, *, enabled: bool, backlog: int) -> None:
+        """The history app runs (its daily calls become fixed jobs) with ``backlog`` backfill calls to go."""
+        if isinstance(backlog, bool) or not isinstance(backlog, int) or backlog < 0:
+            raise ValueError(f"history backlog {backlog!r} must be a whole number of calls >= 0")
+        with self._lock:
+            fleet = dataclasses.replace(self.fleet, history_daily_calls=HISTORY_DAILY_CALLS if enabled else 0)
+            if (fleet, backlog) == (self.fleet, self.history_backlog):
+                return
+            rebuilt = fleet != self.fleet
+            self.fleet, self.history_backlog = fleet, backlog
+            if rebuilt:
+                self._build_planner()
+            self._save()
+
+    def purpose_calls(self) -> dict[str, int]:
+        """Calls allowed this month per purpose (the history's share among them)."""
+        with self._lock:
+            return dict(self._purpose_calls.get(self._month_key(self.now()), {}))
 
     def adopt_last_poll(self, at: datetime | None) -> None:
         """Production's own record of its last poll (from before an upgrade): the later one wins."""
@@ -260,8 +300,12 @@ class BudgetCore:
         with self._lock:
             now = self.now()
             status = self._status(now)
+            today = self.calendar.local_date(now).isoformat()
             if purpose in POLL_PURPOSES:
                 decision = self.planner.may_poll(status, self._plan(now), cost)
+            elif purpose == BACKFILL_PURPOSE:
+                sent = self._history_sent.get(today, 0)
+                decision = self.planner.may_backfill(status, self._plan(now), cost, sent)
             else:
                 decision = self.planner.may_call(status, cost)
             if not decision.allowed:
@@ -270,8 +314,12 @@ class BudgetCore:
                 return decision
             self._pending += cost
             if purpose in FIXED_PURPOSES:
-                day = self.calendar.local_date(now).isoformat()
-                self._fixed_sent = {day: self._fixed_sent.get(day, 0) + cost}
+                self._fixed_sent = {today: self._fixed_sent.get(today, 0) + cost}
+            if purpose == BACKFILL_PURPOSE:
+                self._history_sent = {today: self._history_sent.get(today, 0) + cost}
+            month = self._month_key(now)
+            counts = self._purpose_calls.get(month, {})
+            self._purpose_calls = {month: {**counts, purpose: counts.get(purpose, 0) + cost}}
             if purpose == "poll":
                 self.last_poll_at = now
             self._save()
@@ -336,6 +384,9 @@ class BudgetCore:
                 "last_month_used": status.last_month_used,
                 "plan": plan.reason,
                 "last_refusal": self.last_refusal or None,
+                "calls_by_purpose": dict(self._purpose_calls.get(status.month, {})),
+                "history_backlog": self.history_backlog,
+                "history_backfill_per_day": plan.history_backfill_per_day,
             }
             return status.used, attributes, notices
 
@@ -357,8 +408,18 @@ class BudgetCore:
 
     def _plan(self, now: datetime) -> Plan:
         used = self.ledger.used(self.cfg.app_id, now) + self._pending
-        sent_today = self._fixed_sent.get(self.calendar.local_date(now).isoformat(), 0)
-        return self.planner.plan(now, used, self.fleet, fixed_calls_sent_today=sent_today)
+        today = self.calendar.local_date(now).isoformat()
+        return self.planner.plan(
+            now,
+            used,
+            self.fleet,
+            fixed_calls_sent_today=self._fixed_sent.get(today, 0),
+            history_backlog=self.history_backlog,
+            history_sent_today=self._history_sent.get(today, 0),
+        )
+
+    def _month_key(self, now: datetime) -> str:
+        return month_key(now, self.ledger.month_tz)
 
     def _raise_once(self, notification_id: str, title: str, message: str) -> list[Notice]:
         if self._flags.get(notification_id):
@@ -423,6 +484,10 @@ class BudgetCore:
                 "notified": self._flags,
                 "fixed_sent": self._fixed_sent,
                 "last_poll_at": self.last_poll_at.isoformat() if self.last_poll_at else None,
+                "history": self.fleet.history_daily_calls > 0,
+                "history_backlog": self.history_backlog,
+                "history_sent": self._history_sent,
+                "purpose_calls": self._purpose_calls,
             },
         )
 
@@ -430,6 +495,13 @@ class BudgetCore:
 def _int(saved: Mapping[str, Any], key: str, default: int) -> int:
     value = saved.get(key, default)
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
+
+
+def _counts(value: object) -> dict[str, int]:
+    """A saved ``{key: count}`` object; anything else is no counts."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, int) and not isinstance(v, bool) and v >= 0}
 
 
 def _poll_source(value: object, default: PollSource) -> PollSource:
@@ -459,4 +531,3 @@ def _instant(value: object) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else None
-

@@ -34,9 +34,7 @@ def ledger_notice(problem: LedgerProblem) -> tuple[str, str] | None:
     return title, problem.message + _ADVICE.get(problem.kind, "")
 
 
-def ledger_problem_handler(
-    create: Callable[[str, str, str], None], dismiss: Callable[[str], None]
-) -> ProblemCallback:
+def ledger_problem_handler(create: Callable[[str, str, str], None], dismiss: Callable[[str], None]) -> ProblemCallback:
     """An ``on_problem`` callback raising (or, on recovery, dismissing) one persistent notification."""
 
     def handle(problem: LedgerProblem) -> None:

@@ -46,6 +46,11 @@ NIGHT_INTERVAL_LIMITS = (900, 86_400)
 # Night reads may take at most this share of what the month leaves after the reserve and the
 # daily jobs; beyond it their interval is stretched (the rest is the daytime polls' and detail's).
 NIGHT_SHARE = 1 / 3
+# Energy history (issue 14): the evening re-read of today's hourly energy and the check of
+# this month's daily values are fixed jobs; the backfill may lengthen the production
+# interval by at most HISTORY_MAX_GROWTH.
+HISTORY_DAILY_CALLS = 2
+HISTORY_MAX_GROWTH = 0.10
 
 PlanMode = Literal["auto", "fixed"]
 
@@ -130,12 +135,14 @@ class Fleet:
     ecus: int = 1
     meters: int = 0
     storages: int = 0
+    history_daily_calls: int = 0  # the history app's daily calls (fixed jobs) when it runs
 
     def __post_init__(self) -> None:
         _int_in("inverters", self.inverters, 0, 10_000)
         _int_in("ecus", self.ecus, 0, 1_000)
         _int_in("meters", self.meters, 0, 100)
         _int_in("storages", self.storages, 0, 100)
+        _int_in("history_daily_calls", self.history_daily_calls, 0, 100)
 
     @property
     def household_read_cost(self) -> int:
@@ -170,6 +177,8 @@ class Plan:
     polls_stop_early: bool
     reason: str
     night_interval_s: int = 0  # meters and batteries outside the solar window; 0: none to read
+    history_backfill_per_day: int = 0  # backfill calls a day may spend (0: none now)
+    history_backfill_planned: int = 0  # backfill calls counted in this month's projection
 
     @property
     def paused(self) -> bool:
@@ -275,7 +284,7 @@ class BudgetPlanner:
         """Fixed calls a day that do not depend on the month: summary, batch, closing the day."""
         summary = 1 if self.settings.daily_summary else 0
         batch = fleet.ecus if self.settings.batch_power else 0
-        return summary + batch + fleet.household_devices
+        return summary + batch + fleet.household_devices + fleet.history_daily_calls
 
     def _base_daily_calls(self, fleet: Fleet, year: int, month: int) -> int:
         """Fixed calls a day other than inverter detail (night reads of meters and batteries included)."""
@@ -435,7 +444,16 @@ class BudgetPlanner:
 
     # ---- the plan ----------------------------------------------------------------------------
 
-    def plan(self, now: datetime, used: int, fleet: Fleet, *, fixed_calls_sent_today: int = 0) -> Plan:
+    def plan(
+        self,
+        now: datetime,
+        used: int,
+        fleet: Fleet,
+        *,
+        fixed_calls_sent_today: int = 0,
+        history_backlog: int = 0,
+        history_sent_today: int = 0,
+    ) -> Plan:
         """The interval until the next poll, given the calls ``used`` so far this month.
 
         Auto: solar seconds left ÷ polls left, where polls left = (quota − used − reserve −
@@ -454,27 +472,13 @@ class BudgetPlanner:
         fixed_left = self._fixed_left(fleet, month, today, fixed_calls_sent_today)
         reserve = self._reserve(month, now)
         spare = settings.quota - used - reserve - fixed_left
+        per_day, backfill = history_backfill(spare, (month.last_day - today).days + 1, history_backlog)
+        spare -= backfill
         polls_left = max(0, spare // cost)
         notes: list[str] = []
-        mode: PlanMode
-        if settings.auto_interval:
-            mode = "auto"
-            if polls_left > 0:
-                raw = solar_left / polls_left
-                interval = max(settings.min_interval_s, min(MAX_INTERVAL_S, math.ceil(raw)))
-                if raw < settings.min_interval_s:
-                    notes.append(f"raised to min_interval {settings.min_interval_s} s")
-                elif raw > MAX_INTERVAL_S:
-                    notes.append(f"capped at {MAX_INTERVAL_S} s")
-            else:
-                interval = MAX_INTERVAL_S
-            polls_needed = math.ceil(solar_left / interval) if solar_left > 0 else 0
-        else:
-            mode = "fixed"
-            interval = settings.scan_interval_s
-            polls_needed = self._polls_at_interval(now, month_end, interval)
+        mode, interval, polls_needed = self._interval(now, month_end, solar_left, polls_left, notes)
         planned_polls = min(polls_needed, polls_left) if mode == "auto" else polls_needed
-        projected = used + fixed_left + cost * planned_polls
+        projected = used + fixed_left + backfill + cost * planned_polls
         over_quota = projected > settings.quota or used + fixed_left > settings.quota
         stop_early = polls_needed > polls_left
         if polls_left <= 0:
@@ -488,6 +492,9 @@ class BudgetPlanner:
             notes.append(f"projected {projected} calls exceed the quota of {settings.quota}")
         if rotation > 1:
             notes.append(f"inverter detail rotates over {rotation} days")
+        if backfill:
+            left_today = max(0, per_day - history_sent_today)
+            notes.append(f"history backfill {backfill} call(s) this month, {left_today} today")
         reason = (
             f"{mode}: {solar_left / SECONDS_PER_HOUR:.1f} solar h left, {polls_left} polls of {cost} call(s) left"
             f" after {fixed_left} fixed and {reserve} reserve -> {interval} s"
@@ -513,7 +520,28 @@ class BudgetPlanner:
             polls_stop_early=stop_early,
             reason=reason,
             night_interval_s=self.night_plan(fleet, month.year, month.month)[0],
+            history_backfill_per_day=per_day if history_backlog > 0 else 0,
+            history_backfill_planned=backfill,
         )
+
+    def _interval(
+        self, now: datetime, month_end: datetime, solar_left: float, polls_left: int, notes: list[str]
+    ) -> tuple[PlanMode, int, int]:
+        """(mode, interval, polls needed to the month's end); notes say why the interval is clamped."""
+        settings = self.settings
+        if not settings.auto_interval:
+            interval = settings.scan_interval_s
+            return "fixed", interval, self._polls_at_interval(now, month_end, interval)
+        if polls_left > 0:
+            raw = solar_left / polls_left
+            interval = max(settings.min_interval_s, min(MAX_INTERVAL_S, math.ceil(raw)))
+            if raw < settings.min_interval_s:
+                notes.append(f"raised to min_interval {settings.min_interval_s} s")
+            elif raw > MAX_INTERVAL_S:
+                notes.append(f"capped at {MAX_INTERVAL_S} s")
+        else:
+            interval = MAX_INTERVAL_S
+        return "auto", interval, math.ceil(solar_left / interval) if solar_left > 0 else 0
 
     def may_poll(self, status: LedgerStatus, plan: Plan, cost: int | None = None) -> CallDecision:
         """The hard stop for a poll (``cost`` calls, default one production poll): it must also
@@ -523,6 +551,33 @@ class BudgetPlanner:
         keep = plan.reserve + plan.fixed_calls_remaining
         return check_call(status, plan.poll_cost if cost is None else cost, self.settings.quota, keep=keep)
 
+    def may_backfill(self, status: LedgerStatus, plan: Plan, cost: int, sent_today: int) -> CallDecision:
+        """The hard stop for history backfill: today's share only, leaving fixed jobs and reserve."""
+        if sent_today + cost > plan.history_backfill_per_day:
+            return CallDecision(
+                False,
+                False,
+                f"history backfill has spent {sent_today} of today's {plan.history_backfill_per_day} call(s);"
+                " it continues on a later day",
+            )
+        keep = plan.reserve + plan.fixed_calls_remaining
+        return check_call(status, cost, self.settings.quota, keep=keep)
+
     def may_call(self, status: LedgerStatus, cost: int = 1) -> CallDecision:
         """The hard stop for a fixed job or a manual action: anything up to the quota."""
         return check_call(status, cost, self.settings.quota)
+
+
+def history_backfill(spare: int, days_left: int, backlog: int) -> tuple[int, int]:
+    """(calls a day, calls this month) the history backfill may spend.
+
+    Spending ``b`` of the ``spare`` calls left for polls lengthens the interval by
+    ``spare / (spare - b)``; keeping ``b ≤ spare · g / (1 + g)`` caps that at ``1 + g``
+    (g = HISTORY_MAX_GROWTH) for every remaining day, and the same share per day spreads
+    the backfill over the month instead of spending it at once.
+    """
+    if backlog <= 0 or spare <= 0 or days_left <= 0:
+        return 0, 0
+    month_share = math.floor(spare * HISTORY_MAX_GROWTH / (1 + HISTORY_MAX_GROWTH) + 1e-9)
+    per_day = month_share // days_left
+    return per_day, min(backlog, per_day * days_left)

@@ -25,7 +25,7 @@ from apsystems.api.errors import QUOTA_CODE
 from apsystems.budget.config import BudgetConfig
 from apsystems.budget.core import BudgetCore
 from apsystems.budget.ledger import CallLedger
-from apsystems.budget.pacing import BudgetSettings, Fleet, PollSource
+from apsystems.budget.pacing import HISTORY_DAILY_CALLS, BudgetSettings, Fleet, PollSource
 from apsystems.budget.solar_window import Site, SolarCalendar
 from apsystems.budget.static_interval import static_interval
 from apsystems.common.months import days_in_month, month_key
@@ -36,6 +36,7 @@ APP_ID = "SIMULATED"
 DETAIL_TIME = (12, 30)
 BATCH_TIME = (23, 0)
 CLOSE_DAY_TIME = (0, 5)  # meters and batteries read the past day's final totals
+HISTORY_TIME = (22, 30)  # the history app's evening: after every window has closed
 OK_CODE = 0
 FAILED_CODE = 5000
 
@@ -54,12 +55,18 @@ class Scenario:
     manual_per_month: int = 0
     manual_cost: int = 1
     seed: int = 0
+    # The energy history app: its daily re-read and check, and a backfill of this many calls
+    # waiting on 1 January (a new install with years of history in the cloud).
+    history: bool = False
+    history_backlog: int = 0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.failure_rate < 1.0:
             raise ValueError(f"failure_rate {self.failure_rate!r} must be from 0 to below 1")
         if self.manual_per_month < 0 or self.manual_cost < 1:
             raise ValueError("manual_per_month must be >= 0 and manual_cost >= 1")
+        if self.history_backlog < 0 or (self.history_backlog and not self.history):
+            raise ValueError("history_backlog must be >= 0 and needs history")
 
     @property
     def label(self) -> str:
@@ -88,6 +95,7 @@ class MonthFigures:
     all_at_min_interval: bool
     polls_outside_window: int
     mean_age_s: float
+    history_calls: int = 0  # the energy history's calls (daily re-read and check, backfill)
 
     @property
     def share(self) -> float:
@@ -132,6 +140,7 @@ class _Kind(IntEnum):
     POLL = 4
     CLOSE_DAY = 5
     NIGHT_READ = 6
+    HISTORY = 7
 
 
 def _local(day: date, hm: tuple[int, int], site: Site) -> float:
@@ -173,6 +182,7 @@ class _Tally:
         self.fixed = [0] * 13
         self.manual = [0] * 13
         self.refused = [0] * 13
+        self.history = [0] * 13
         self.outside = [0] * 13
         self.intervals: list[list[int]] = [[] for _ in range(13)]
         self.min_planned = [True] * 13
@@ -201,6 +211,7 @@ def _figures(scenario: Scenario, tally: _Tally, window_cal: SolarCalendar) -> tu
                 all_at_min_interval=bool(intervals) and tally.min_planned[m],
                 polls_outside_window=tally.outside[m],
                 mean_age_s=integral / seconds if seconds else 0.0,
+                history_calls=tally.history[m],
             )
         )
     return tuple(months)
@@ -272,6 +283,9 @@ class _AdaptiveRun:
         )
         self.core.set_household(meters=self.fleet.meters, storages=self.fleet.storages)
         self.last_household_read: datetime | None = None
+        self.history_backlog = scenario.history_backlog
+        if scenario.history:
+            self.core.set_history(enabled=True, backlog=self.history_backlog)
         self.calendar = self.core.calendar
         self.cloud = SimulatedCloud(self.settings.quota, scenario.failure_rate, self.rng, self.site.tz)
         self.uids = [f"{i:012d}" for i in range(self.fleet.inverters)]
@@ -292,6 +306,8 @@ class _AdaptiveRun:
             self.push(_local(day, BATCH_TIME, site), _Kind.BATCH)
             if self.fleet.household_devices:
                 self.push(_local(day, CLOSE_DAY_TIME, site), _Kind.CLOSE_DAY)
+            if self.scenario.history:
+                self.push(_local(day, HISTORY_TIME, site), _Kind.HISTORY)
         for m in range(1, 13):
             start = datetime(year, m, 1, tzinfo=site.tz).timestamp()
             end = _local(date(year, m, days_in_month(year, m)), (23, 59), site)
@@ -356,6 +372,21 @@ class _AdaptiveRun:
         ends = [end for start, end in spans if start <= t < end]
         after = ends[0] + 1.0 if ends else t + self.core.plan().night_interval_s
         self.push(max(after, t + MIN_DELAY_S), _Kind.NIGHT_READ)
+    def history_evening(self, now: datetime) -> None:
+        """The history app's evening: re-read today and check the month, then today's backfill share."""
+        if self.spend(now, HISTORY_DAILY_CALLS, "history_daily"):
+            self.tally.history[now.month] += HISTORY_DAILY_CALLS
+        while self.history_backlog > 0 and self.spend_quietly(now, 1, "history"):
+            self.tally.history[now.month] += 1
+            self.history_backlog -= 1
+            self.core.set_history(enabled=True, backlog=self.history_backlog)
+
+    def spend_quietly(self, now: datetime, cost: int, purpose: str) -> bool:
+        """Like ``spend``, but a refusal is the end of today's share, not a refused call."""
+        with self.core.spending(cost, purpose) as decision:
+            if decision.allowed:
+                self.send(now, cost)
+        return decision.allowed
 
     def run(self) -> YearFigures:
         self.schedule_year()
@@ -382,6 +413,8 @@ class _AdaptiveRun:
                 self.tally.fixed[now.month] += devices if self.spend(now, devices, "household") else 0
             elif kind is _Kind.NIGHT_READ:
                 self.night_read(now)
+            elif kind is _Kind.HISTORY:
+                self.history_evening(now)
             else:
                 cost = self.scenario.manual_cost
                 self.tally.manual[now.month] += cost if self.spend(now, cost, "manual") else 0

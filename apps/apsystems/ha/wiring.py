@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol, cast
+from typing import Protocol, TypeVar, cast
 
 from appdaemon.plugins.hass.hassapi import Hass
 
@@ -53,6 +53,7 @@ class Budget(Protocol):
     def last_poll_at(self) -> datetime | None: ...
     def next_poll(self) -> datetime | None: ...
     def adopt_last_poll(self, at: datetime | None) -> None: ...
+    def set_history(self, *, enabled: bool, backlog: int) -> None: ...
     def poll_due(self, slack_s: float = 0.0) -> bool: ...
     def spending(self, cost: int, purpose: str) -> AbstractContextManager[CallDecision]: ...
     def solar_window(self, now: datetime) -> SolarWindow: ...
@@ -78,6 +79,26 @@ def budget_client(cfg: Credentials, budget: Budget, app_name: str) -> ApsystemsC
             f" calls of its own App ID only, so use the same `app_id: !secret aps_app_id` in both apps"
         )
     return ApsystemsClient(cfg.app_id, cfg.app_secret, base_url=cfg.base_url, on_request=budget.call_hook())
+
+
+class AppConfig(Credentials, Protocol):
+    @property
+    def budget(self) -> str: ...
+
+
+ConfigT = TypeVar("ConfigT", bound=AppConfig)
+
+
+def configured_client(app: Hass, parse: Callable[[], ConfigT]) -> tuple[ConfigT, Budget, ApsystemsClient]:
+    """Parse an app's arguments, find its budget and build its counted client; a bad value is logged and raised."""
+    try:
+        cfg = parse()
+        budget = find_budget(app, cfg.budget)
+        client = budget_client(cfg, budget, app.name)
+    except ValueError as exc:
+        app.log(f"Configuration error: {exc}", level="ERROR")
+        raise
+    return cfg, budget, client
 
 
 _owners: dict[str, str] = {}

@@ -97,8 +97,10 @@ def checked_site(site: SiteInfo, warn: Callable[[str], None]) -> SiteInfo:
                 warn(f"Ignoring inverter {inv.uid!r} from the API: an inverter uid has only letters and digits")
         devices.append(replace(device, inverters=tuple(kept)))
     ecus = tuple(e for e in site.ecus if valid_device_id(e.eid))
-    if len(devices) == len(site.devices) and ecus == site.ecus and sum(len(d.inverters) for d in devices) == len(
-        site.inverters
+    if (
+        len(devices) == len(site.devices)
+        and ecus == site.ecus
+        and sum(len(d.inverters) for d in devices) == len(site.inverters)
     ):
         return site
     return replace(site, ecus=ecus, devices=tuple(devices))

@@ -49,5 +49,6 @@ def power_entity(sid: str) -> Entity:
 def api_calls_entity(sid: str) -> Entity:
     """The budget's sensor; it belongs to the system whose quota it counts."""
     device = system_device(sid)
-    return Entity(f"{system_prefix(sid)}_api_calls", f"{device.name} API calls this month", device, unit="calls",
-                  icon="mdi:api")
+    return Entity(
+        f"{system_prefix(sid)}_api_calls", f"{device.name} API calls this month", device, unit="calls", icon="mdi:api"
+    )
