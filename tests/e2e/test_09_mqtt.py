@@ -175,7 +175,8 @@ def test_switch_devices_registry_rename_restart_and_log(mqtt_site: MqttSite, tmp
     sid = expected.sid.lower()
     buttons = [f"button.apsystems_{sid}_scan_inverters", f"button.apsystems_{sid}_refresh_inverters"]
     ecus = sorted({f"sensor.apsystems_ecu_{i.ecu_id.lower()}_inverters" for i in expected.inverters})
-    wanted = [*expected.all_ids, *buttons, *ecus]
+    history = [f"sensor.apsystems_{sid}_history"] if "HistoryApp" in expected.app_classes else []
+    wanted = [*expected.all_ids, *buttons, *ecus, *history]
 
     def registered() -> dict[str, dict[str, Any]] | None:
         registry = site.registry()
