@@ -22,6 +22,7 @@ from apsystems.household.share import METER_FIELDS, STORAGE_FIELDS, HouseholdSha
 from apsystems.production.share import NAMESPACE
 from fakes.apsystems_cloud import DEFAULT_APP_ID, DEFAULT_APP_SECRET, FakeCloud
 from tests.appdaemon.conftest import HarnessFactory
+from tests.appdaemon.test_inverters_app import apps_for as inverter_apps
 from tests.support.appdaemon_harness import AppDaemonHarness, Location
 
 pytestmark = pytest.mark.appdaemon
@@ -54,17 +55,9 @@ def inverters_only() -> Iterator[FakeCloud]:
 
 
 def apps_for(cloud: FakeCloud) -> dict[str, dict[str, Any]]:
-    site = cloud.site
+    """The inverter tests' budget app (the site's location), and the meters app on its credentials."""
     return {
-        BUDGET: {
-            "module": "apsystems.budget_app",
-            "class": "BudgetApp",
-            "app_id": DEFAULT_APP_ID,
-            "sid": cloud.sid,
-            "latitude": site.latitude,
-            "longitude": site.longitude,
-            "time_zone": site.timezone,
-        },
+        BUDGET: inverter_apps(cloud)[BUDGET],
         HOUSEHOLD: {
             "module": "apsystems.household_app",
             "class": "HouseholdApp",
