@@ -30,7 +30,7 @@ from apsystems.ha.wiring import budget_client, configured_client
 from apsystems.inverters.scan import checked_site
 from apsystems.inverters.site_store import Discovery, SiteInfo, SiteStore
 from apsystems.production.config import LABEL, ProductionConfig, parse_production_args
-from apsystems.production.entities import energy_entities, power_entity
+from apsystems.production.entities import check_button, energy_entities, power_entity
 from apsystems.production.share import NAMESPACE, ProductionShare, production_entity
 from apsystems.production.tracker import Outcome, ProductionTracker, Readings, resolve_poll_source
 from apsystems.production.wakeups import MIN_DELAY_S, seconds_to_next
@@ -79,6 +79,11 @@ class ProductionApp(Hass):
             self, self.cfg.sid, self.budget, lambda: budget_client(self.cfg, self.budget, self.name)
         )
         self.listen_event(self.check.on_event, CHECK_EVENT)
+        self.publisher.button(check_button(self.cfg.sid, self._model()), self._on_check_button)
+
+    def _on_check_button(self) -> None:
+        """``button.apsystems_<sid>_check`` (MQTT): exactly what the ``apsystems_check`` event does."""
+        self.check.on_event("button check", {})
 
     def terminate(self) -> None:
         stop_library_logs(self)
@@ -196,6 +201,10 @@ class ProductionApp(Hass):
     def _warn(self, message: str) -> None:
         self.log(message, level="WARNING")
 
+    def _model(self) -> str | None:
+        """The system device's model (MQTT discovery) once the system details are known."""
+        return self.site.model if self.site is not None else None
+
     def _time_zone(self) -> str:
         return str(self.budget.site_time_zone)
 
@@ -210,7 +219,7 @@ class ProductionApp(Hass):
             "month_energy": readings.month_kwh,
             "year_energy": readings.year_kwh,
         }
-        for key, entity in energy_entities(self.cfg.sid).items():
+        for key, entity in energy_entities(self.cfg.sid, self._model()).items():
             value = values[key]
             if value is None:
                 continue  # unknown: publish nothing rather than a 0 that HA would read as a reset
@@ -224,7 +233,8 @@ class ProductionApp(Hass):
         power = readings.power
         if power is None:
             return
-        self.publisher.publish(power_entity(self.cfg.sid), power.watts, {"data_time": power.measured_at.isoformat()})
+        measured = {"data_time": power.measured_at.isoformat()}
+        self.publisher.publish(power_entity(self.cfg.sid, self._model()), power.watts, measured)
         share = ProductionShare(
             self.cfg.sid,
             round(power.watts / 1000.0, 4),

@@ -18,9 +18,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fakes.apsystems_cloud import FakeCloud
+from fakes.apsystems_cloud.fmt import num
 from fakes.apsystems_cloud.presets import daylight
 from fakes.apsystems_cloud.site import InverterSpec
 from tests.appdaemon.conftest import HarnessFactory
+from tests.appdaemon.test_addon_defaults import check_notices
 from tests.appdaemon.test_inverters_app import BERLIN, MUNICH, UNITS, discover, expected_ids, fire, listed
 from tests.appdaemon.test_inverters_app import apps_for as inverter_apps
 from tests.support.appdaemon_harness import AppDaemonHarness, Location
@@ -217,6 +219,23 @@ async def test_one_ecu_site_and_a_broker_restart_loses_nothing(
             "total_increasing",
             "kWh",
         )
+
+        # the system device's model comes from the system details: kind and capacity
+        capacity = float(num(cloud.site.capacity_kw(), 2))  # as the fake's system details give it
+        assert total["device"]["model"] == f"PV system {capacity:g} kW"
+        assert total["device"]["identifiers"] == [f"apsystems_{sid}"]
+
+        # the check button does what the apsystems_check event does: the check, reported as a notification
+        check = json.loads(before[f"homeassistant/button/apsystems/apsystems_{sid}_check/config"])
+        assert check["default_entity_id"] == f"button.apsystems_{sid}_check"
+        assert check["device"]["identifiers"] == [f"apsystems_{sid}"]
+        details_before = cloud.calls.count("system_details")
+        await asyncio.to_thread(broker.publish, f"apsystems/apsystems_{sid}_check/press", "PRESS")
+        await ad.wait_for(lambda: check_notices(ad) or None, timeout=30, message="the check's notification")
+        [notice] = check_notices(ad)
+        assert "credentials work" in notice.data["title"]
+        assert f"Inverters: {len(inverters)} on" in notice.data["message"]
+        assert cloud.calls.count("system_details") == details_before + 1
 
         # the refresh button does what the apsystems_refresh_inverters event does: detail for every inverter
         refresh = f"apsystems/apsystems_{sid}_refresh_inverters/press"

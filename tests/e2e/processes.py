@@ -17,7 +17,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TypeVar
 
@@ -75,6 +75,16 @@ class ManagedProcess:
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, before exec
         )
         _running.append(self)
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """SIGSTOP the process group for the ``with`` block: it keeps its sockets open but runs no
+        code, so nothing it would publish meanwhile can be mistaken for what others kept."""
+        _signal_group(self.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            _signal_group(self.pid, signal.SIGCONT)
 
     def stop(self, timeout: float = 20.0) -> int | None:
         """SIGTERM the process group, wait up to ``timeout``, then SIGKILL it. Idempotent."""

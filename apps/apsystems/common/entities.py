@@ -76,8 +76,21 @@ class Publisher(Protocol):
         """Forget an entity that no longer exists (an inverter removed from the system)."""
 
 
-def system_device(sid: str) -> Device:
-    return Device(DeviceKind.SYSTEM, sid, f"APsystems {sid}")
+SYSTEM_KINDS = {1: "PV", 2: "Storage", 3: "PV and storage"}  # the system details' ``type``
+
+
+def system_model(system_type: int | None, capacity_kw: float | None) -> str | None:
+    """The system device's model as the device page shows it: kind and size from the system details."""
+    kind = SYSTEM_KINDS.get(system_type) if system_type is not None else None
+    if kind is None and capacity_kw is None:
+        return None
+    name = f"{kind} system" if kind else "System"
+    return f"{name} {capacity_kw:g} kW" if capacity_kw is not None and capacity_kw > 0 else name
+
+
+def system_device(sid: str, model: str | None = None) -> Device:
+    """The system; ``model`` (see ``system_model``) once the system details are known."""
+    return Device(DeviceKind.SYSTEM, sid, f"APsystems {sid}", model)
 
 
 def ecu_device(eid: str, sid: str | None) -> Device:

@@ -13,6 +13,7 @@ from typing import Any
 
 from apsystems.api.client import ApsystemsClient
 from apsystems.api.records import EcuDevices, EcuRef, InverterInfo, SystemDetails, parse_ecu_ref
+from apsystems.common.entities import system_model
 from apsystems.common.json_file import read_json_object, write_json_atomic
 
 _LOGGER = logging.getLogger(__name__)
@@ -29,6 +30,12 @@ class SiteInfo:
     ecus: tuple[EcuRef, ...]
     devices: tuple[EcuDevices, ...]
     discovered_at: str
+    system_type: int | None = None  # 1 PV, 2 storage, 3 PV & storage; None in files written before 0.2.0
+
+    @property
+    def model(self) -> str | None:
+        """The system device's model: its kind and capacity."""
+        return system_model(self.system_type, self.capacity_kw)
 
     @property
     def inverters(self) -> tuple[InverterInfo, ...]:
@@ -46,6 +53,7 @@ class SiteInfo:
             "sid": self.sid,
             "timezone": self.timezone,
             "capacity_kw": self.capacity_kw,
+            "system_type": self.system_type,
             "ecus": [e.raw for e in self.ecus],
             "devices": [
                 {
@@ -85,6 +93,7 @@ class SiteInfo:
             ecus=tuple(parse_ecu_ref(str(e)) for e in data.get("ecus") or []),
             devices=tuple(devices),
             discovered_at=str(data.get("discovered_at", "")),
+            system_type=data.get("system_type") if isinstance(data.get("system_type"), int) else None,
         )
 
 
@@ -96,6 +105,7 @@ def site_from_api(details: SystemDetails, devices: tuple[EcuDevices, ...], sid: 
         ecus=details.ecus,
         devices=devices,
         discovered_at=now_iso,
+        system_type=details.system_type,
     )
 
 

@@ -16,9 +16,9 @@ def system_prefix(sid: str) -> str:
     return f"sensor.apsystems_{sid.lower()}"
 
 
-def energy_entities(sid: str) -> dict[str, Entity]:
+def energy_entities(sid: str, model: str | None = None) -> dict[str, Entity]:
     """``total_energy``, ``today_energy``, ``month_energy``, ``year_energy``: kWh for the Energy dashboard."""
-    device = system_device(sid)
+    device = system_device(sid, model)
     return {
         key: Entity(
             f"{system_prefix(sid)}_{key}",
@@ -33,8 +33,8 @@ def energy_entities(sid: str) -> dict[str, Entity]:
     }
 
 
-def power_entity(sid: str) -> Entity:
-    device = system_device(sid)
+def power_entity(sid: str, model: str | None = None) -> Entity:
+    device = system_device(sid, model)
     return Entity(
         f"{system_prefix(sid)}_power",
         f"{device.name} power",
@@ -52,3 +52,10 @@ def api_calls_entity(sid: str) -> Entity:
     return Entity(
         f"{system_prefix(sid)}_api_calls", f"{device.name} API calls this month", device, unit="calls", icon="mdi:api"
     )
+
+
+def check_button(sid: str, model: str | None = None) -> Entity:
+    """``button.apsystems_<sid>_check`` (``publish: mqtt``): what the ``apsystems_check`` event does."""
+    device = system_device(sid, model)
+    return Entity(f"button.apsystems_{sid.lower()}_check", f"{device.name} check credentials", device,
+                  icon="mdi:shield-check")
