@@ -207,6 +207,9 @@ def test_switch_devices_registry_rename_restart_and_log(mqtt_site: MqttSite, tmp
         power = ours[f"sensor.apsystems_inverter_{inverter.uid.lower()}_power"]
         assert power["device_id"] == device["id"]
     assert all(ours[button]["device_id"] == system["id"] for button in buttons)
+    if expected.has_chargehq:  # the forwarder is a device of its own
+        forwarder = ident["chargehq_chargehq"]
+        assert ours["sensor.chargehq_push_status"]["device_id"] == forwarder["id"]
     assert system["manufacturer"] == "APsystems" and system["model"].startswith("PV system ")
 
     # rename through the entity registry: the new id keeps receiving values
@@ -258,3 +261,24 @@ def test_energy_validation_accepts_the_mqtt_total_energy(mqtt_site: MqttSite) ->
     entity_id = f"{site.expected.prefix}_total_energy"
     assert hass.ws({"type": "config/entity_registry/get", "entity_id": entity_id})[0]["platform"] == "mqtt"
     validate_solar_source(hass, entity_id, site.published_at)
+
+
+def test_appdaemon_down_shows_unavailable_and_back_shows_the_values(mqtt_site: MqttSite) -> None:
+    """AppDaemon's MQTT plugin says ``offline`` on its status topic when it stops (its will, when it
+    dies): every entity shows unavailable, and the values are back when AppDaemon is."""
+    site = mqtt_site
+    if site.published_at is None:
+        pytest.skip("the MQTT entities were not set up (the test before failed)")
+    states = site.hass.states()  # (the API-call sensor goes by the name the test before gave it)
+    before = wait_for_values(site, [e for e in [*site.expected.all_ids, "sensor.my_api_calls"] if e in states])
+    site.appdaemon.stop()
+    wait_for(
+        "every MQTT entity unavailable",
+        lambda: all(v == "unavailable" for v in site.values(list(before)).values()) or None,
+        timeout=TIMEOUT_S,
+        interval=1.0,
+        context=lambda: str(site.values(list(before))),
+    )
+    site.appdaemon.start()
+    after = wait_for_values(site, list(before))
+    assert {e for e in before if "energy" in e and float(after[e]) < float(before[e])} == set()
