@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, tzinfo
+from functools import partial
+from time import monotonic
 from typing import Any
 
 from appdaemon.plugins.hass.hassapi import Hass
@@ -40,6 +42,7 @@ from apsystems.ha.wiring import budget_client, find_budget
 from apsystems.household import reader
 from apsystems.household.config import LABEL, parse_household_args
 from apsystems.household.entities import meter_entities, storage_entities
+from apsystems.household.rounds import Call, Round, Step, close_calls, first_calls, read_calls
 from apsystems.household.share import household_entity
 from apsystems.household.sharing import build_share
 from apsystems.household.store import METER_TYPE, DeviceRecord, HouseholdStore, found_devices
@@ -55,6 +58,7 @@ DISCOVERY_RETRY_S = 1800
 DISCOVERY_STEP_S = 1  # the second discovery call, in a callback of its own
 AFTER_INVERTER_SCAN_S = 15
 TICK_S = 60
+ROUND_STEP_S = 1  # the rest of a round after a slow answer, in a callback of its own
 SLACK_S = 5
 
 
@@ -84,6 +88,8 @@ class HouseholdApp(Hass):
         self.site_store = SiteStore(folder / f"site_{sid}.json")  # shared with the other apps
         self.store = HouseholdStore(folder / f"household_{sid}.json")
         self.site: SiteInfo | None = self.site_store.load(self.cfg.sid)
+        self._scan_continues = False  # the rest of a scan is scheduled in a callback of its own
+        self._rounds: list[Round] = []  # rounds of calls under way, oldest first
         self.failed: dict[str, str] = {}  # eid -> why its last read gave no value (shared with Charge HQ)
         self._share_warned = False
         if self.store.discovered:
@@ -120,7 +126,7 @@ class HouseholdApp(Hass):
     # ---- discovery -------------------------------------------------------------------------
 
     def _first_discovery(self, **_kwargs: Any) -> None:
-        if not self.scan("start") and not self.store.discovered and not self.discovery.pending:
+        if not self.scan("start") and not self.store.discovered and not self._scan_continues:
             self.run_in(self._first_discovery, DISCOVERY_RETRY_S)
 
     def _for_this_system(self, data: Any) -> bool:
@@ -137,7 +143,17 @@ class HouseholdApp(Hass):
             self.run_in(self._later_scan, AFTER_INVERTER_SCAN_S, origin=f"after {event_type}")
 
     def _later_scan(self, **kwargs: Any) -> None:
-        self.scan(str(kwargs.get("origin", "later")))
+        self._scan_continues = False
+        origin = str(kwargs.get("origin", "later"))
+        if origin == "start":
+            self._first_discovery()  # (tried again later when it fails)
+        else:
+            self.scan(origin)
+
+    def _continue_scan(self, origin: str) -> None:
+        """The rest of a scan in a callback of its own: one slow answer per callback at most."""
+        self._scan_continues = True
+        self.run_in(self._later_scan, DISCOVERY_STEP_S, origin=origin)
 
     def scan(self, origin: str) -> bool:
         """Find the meters and batteries again; True when the scan went through."""
@@ -152,8 +168,11 @@ class HouseholdApp(Hass):
         """The site (the shared file, else two calls), then the meter list: at start only when an
         ECU of the list says it has a meter, so an inverters-only site spends nothing; a requested
         scan always asks it."""
-        site = self.site_store.load(self.cfg.sid) or self._discover_site(origin)
+        started = monotonic()
+        site = self.site_store.load(self.cfg.sid)
         if site is None:
+            if self._discover_site(origin) is not None:  # the site is complete: its file is written
+                self._continue_scan(origin)
             return False
         meter_ids: tuple[str, ...] = ()
         if origin != "start" or any(d.ecu_type == METER_TYPE for d in site.devices):
@@ -173,7 +192,7 @@ class HouseholdApp(Hass):
         for record in gone:
             for entity in entities_of(record).values():
                 self.publisher.remove(entity.entity_id)
-        self._seed_and_read([self.store.devices[eid] for eid in added])
+        self._seed_and_read([self.store.devices[eid] for eid in added], started)
         self.store.save()
         self._tell_budget()
         self._publish()
@@ -196,40 +215,75 @@ class HouseholdApp(Hass):
                 self.log(f"Meter scan ({origin}) failed, trying again later: {exc}", level="WARNING")
                 return None
         if site is None:
-            self.run_in(self._later_scan, DISCOVERY_STEP_S, origin=origin)
+            self._continue_scan(origin)
             return None
         self.site_store.save(site)
         return site
 
-    def _seed_and_read(self, records: list[DeviceRecord]) -> None:
+    def _seed_and_read(self, records: list[DeviceRecord], started: float) -> None:
         """New devices: their lifetime from the cloud's summary, then a first read (discovery calls)."""
         if not records:
             return
-        cost = sum(1 + reader.read_cost(r) for r in records)
         now, tz = self._now(), self._tz()
-        day = local_day(now, tz)
-        with self.budget.spending(cost, "discovery") as decision:
-            if not decision.allowed:
-                self.log(f"First read of new meters postponed by the API budget: {decision.reason}", level="WARNING")
-                return
-            for record in records:
-                try:
-                    reader.seed(self.client, self.cfg.sid, record, day)
-                except ApsystemsError as exc:
-                    self.log(f"Lifetime of {record.kind} {record.eid} not read: {exc}", level="WARNING")
-                self._read(record, day, tz)
+        reads = Round(first_calls(records), local_day(now, tz), tz)
+        decision = reads.reservation.enter_context(
+            self.budget.spending(sum(1 + reader.read_cost(r) for r in records), "discovery")
+        )
+        if not decision.allowed:
+            reads.end()
+            self.log(f"First read of new meters postponed by the API budget: {decision.reason}", level="WARNING")
+            return
+        self._start(reads, started)
 
-    def _read(self, record: DeviceRecord, day: Any, tz: tzinfo) -> None:
-        """One read; a failure or an unsound answer keeps the last values and is shared as a problem."""
-        try:
-            if reader.read(self.client, self.cfg.sid, record, day, tz):
-                self.failed.pop(record.eid, None)
+    # ---- rounds of calls, one slow answer per callback at most ------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """A round of calls is under way (it goes on in callbacks of its own)."""
+        return bool(self._rounds)
+
+    def _start(self, calls: Round, started: float) -> None:
+        self._rounds.append(calls)
+        if len(self._rounds) == 1:
+            self._run_rounds(started)
+
+    def _continue_rounds(self, **_kwargs: Any) -> None:
+        with self._lock:
+            try:
+                self._run_rounds(monotonic())
+            except Exception as exc:  # never let one bad answer stop the app
+                self.log(f"Meter read failed unexpectedly: {exc!r}", level="ERROR")
+                for calls in self._rounds:
+                    calls.end()
+                self._rounds.clear()
+
+    def _run_rounds(self, started: float) -> None:
+        """Rounds in order, each call while this callback is young; the rest in a callback of its own."""
+        while self._rounds:
+            current = self._rounds[0]
+            if not current.run_slice(partial(self._attempt, current), started):
+                self.run_in(self._continue_rounds, ROUND_STEP_S)
                 return
-            reason = f"{record.kind} {record.eid}: the cloud's answer held no sound value"
-        except ApsystemsError as exc:
-            reason = f"{record.kind} {record.eid}: read failed ({exc})"
-        self.failed[record.eid] = reason
-        self.log(f"{reason}; keeping the last values", level="WARNING")
+            self._rounds.pop(0)
+            current.end()
+            if current.read_at is not None:
+                self.store.last_read_at = current.read_at
+            self.store.save()
+            self._publish()
+
+    def _attempt(self, calls: Round, call: Call) -> bool:
+        """One call of ``calls``; a day close asks the budget for itself (False: refused, the round ends)."""
+        if call.step is not Step.CLOSE:
+            calls.execute(call, self.client, self.cfg.sid, self.store.devices, self.failed, self._warn)
+            return True
+        with self.budget.spending(1, "household") as decision:
+            if not decision.allowed:
+                return False
+            calls.execute(call, self.client, self.cfg.sid, self.store.devices, self.failed, self._warn)
+        return True
+
+    def _warn(self, message: str) -> None:
+        self.log(message, level="WARNING")
 
     def _tell_budget(self) -> None:
         self.budget.set_household(meters=len(self.store.meters()), storages=len(self.store.storages()))
@@ -245,24 +299,26 @@ class HouseholdApp(Hass):
 
     def _poll(self) -> None:
         records = list(self.store.devices.values())
-        if not records:
-            return  # an inverters-only site spends nothing here
+        if not records or self._rounds:
+            return  # an inverters-only site spends nothing here; a round under way goes on first
+        started = monotonic()
         now, tz = self._now(), self._tz()
         day = local_day(now, tz)
-        self._close_days(records, day, tz)
+        closes = close_calls(records, day)
+        if closes:  # the past day's final totals, once per device after midnight (one call each)
+            self._start(Round(closes, day, tz), started)
         purpose = self._due(now)
         if purpose is None:
             return
-        cost = sum(reader.read_cost(r) for r in records)
-        with self.budget.spending(cost, purpose) as decision:
-            if not decision.allowed:
-                self.log(f"Meter read not sent: {decision.reason}", level="DEBUG")
-                return
-            for record in records:
-                self._read(record, day, tz)
-        self.store.last_read_at = now
-        self.store.save()
-        self._publish()
+        reads = Round(read_calls(records), day, tz, read_at=now)
+        decision = reads.reservation.enter_context(
+            self.budget.spending(sum(reader.read_cost(r) for r in records), purpose)
+        )
+        if not decision.allowed:
+            reads.end()
+            self.log(f"Meter read not sent: {decision.reason}", level="DEBUG")
+            return
+        self._start(reads, started)
 
     def _due(self, now: datetime) -> str | None:
         """The purpose of a read due now: after production's poll by day, the night cadence after dark."""
@@ -271,23 +327,6 @@ class HouseholdApp(Hass):
             last = self.store.last_read_at
             return "extra_poll" if last_poll is not None and (last is None or last_poll > last) else None
         return "household" if self.budget.household_read_due(self.store.last_read_at, SLACK_S) else None
-
-    def _close_days(self, records: list[DeviceRecord], day: Any, tz: tzinfo) -> None:
-        """The past day's final totals, once per device after midnight (one call each)."""
-        for record in records:
-            open_day = record.counter.open_day()
-            if open_day is None or open_day >= day:
-                continue
-            with self.budget.spending(1, "household") as decision:
-                if not decision.allowed:
-                    return
-                try:
-                    reader.close_day(self.client, self.cfg.sid, record, tz)
-                except ApsystemsError as exc:
-                    self.log(f"Closing {open_day} of {record.kind} {record.eid} failed: {exc}", level="WARNING")
-            # closed or not, the next read rolls the counter over (with the last totals seen)
-            record.counter.observe(day, {})
-        self.store.save()
 
     # ---- publishing ------------------------------------------------------------------------
 

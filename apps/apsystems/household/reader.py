@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, tzinfo
 
 from apsystems.api.client import ApsystemsClient
+from apsystems.api.records import StorageLatest
 from apsystems.household.entities import meter_states, storage_states
 from apsystems.household.readings import meter_reading, storage_reading
 from apsystems.household.store import DeviceRecord
@@ -36,13 +37,24 @@ def seed(client: ApsystemsClient, sid: str, record: DeviceRecord, day: date) -> 
 def read(client: ApsystemsClient, sid: str, record: DeviceRecord, day: date, tz: tzinfo) -> bool:
     """Read ``record`` for ``day`` and update its states; False when the answer held no sound value."""
     if record.kind == "meter":
-        m = meter_reading(client.meter_period_minutely(sid, record.eid, day), day, tz)
-        if m is None:
-            return False
-        record.states = meter_states(m, record.counter.observe(day, m.today_kwh))
-        record.measured_at = m.at.isoformat()
-        return True
-    latest = client.storage_latest(sid, record.eid)
+        return read_meter(client, sid, record, day, tz)
+    return read_storage(client, sid, record, client.storage_latest(sid, record.eid), day, tz)
+
+
+def read_meter(client: ApsystemsClient, sid: str, record: DeviceRecord, day: date, tz: tzinfo) -> bool:
+    """A meter's read: its minutely period for ``day`` (one call)."""
+    m = meter_reading(client.meter_period_minutely(sid, record.eid, day), day, tz)
+    if m is None:
+        return False
+    record.states = meter_states(m, record.counter.observe(day, m.today_kwh))
+    record.measured_at = m.at.isoformat()
+    return True
+
+
+def read_storage(
+    client: ApsystemsClient, sid: str, record: DeviceRecord, latest: StorageLatest, day: date, tz: tzinfo
+) -> bool:
+    """A battery's read, second half: its minutely period for ``day`` (one call) with ``latest``."""
     s = storage_reading(latest, client.storage_period_minutely(sid, record.eid, day), day, tz)
     if s is None:
         return False
