@@ -31,10 +31,9 @@ from apsystems.common.entities import Entity
 from apsystems.common.months import zone_or
 from apsystems.ha.publisher import publisher_for
 from apsystems.ha.support import (
-    ensure_user_namespace,
+    NamespaceShare,
     forward_library_logs,
     log_version,
-    share_with_apps,
     state_dir,
     stop_library_logs,
 )
@@ -83,7 +82,7 @@ class HouseholdApp(Hass):
             raise
         folder = state_dir(self, self.args)
         sid = self.cfg.sid.lower()
-        ensure_user_namespace(self, NAMESPACE)  # shared with the Charge HQ forwarder; no appdaemon.yaml edit
+        self.shared = NamespaceShare(self, NAMESPACE, "meter readings")  # for the Charge HQ forwarder; no yaml edit
         self.discovery = Discovery(self.cfg.sid)
         self.site_store = SiteStore(folder / f"site_{sid}.json")  # shared with the other apps
         self.store = HouseholdStore(folder / f"household_{sid}.json")
@@ -91,7 +90,6 @@ class HouseholdApp(Hass):
         self._scan_continues = False  # the rest of a scan is scheduled in a callback of its own
         self._rounds: list[Round] = []  # rounds of calls under way, oldest first
         self.failed: dict[str, str] = {}  # eid -> why its last read gave no value (shared with Charge HQ)
-        self._share_warned = False
         if self.store.discovered:
             self._tell_budget()
             self._publish()  # last known values first: HA forgets set_state entities on restart
@@ -346,7 +344,4 @@ class HouseholdApp(Hass):
         interval = float(max(plan.interval_s, plan.night_interval_s))
         share = build_share(self.cfg.sid, self.store.devices.values(), self.failed, interval)
         state, attributes = share.to_state()
-        problem = share_with_apps(self, household_entity(self.cfg.sid), state, attributes, NAMESPACE)
-        if problem is not None and not self._share_warned:
-            self._share_warned = True
-            self.log(f"Cannot share meter readings with other apps ({problem})", level="WARNING")
+        self.shared.put(household_entity(self.cfg.sid), state, attributes)

@@ -19,10 +19,9 @@ from apsystems.common.months import zone_or
 from apsystems.ha.check import CredentialCheck
 from apsystems.ha.publisher import publisher_for
 from apsystems.ha.support import (
-    ensure_user_namespace,
+    NamespaceShare,
     forward_library_logs,
     log_version,
-    share_with_apps,
     state_dir,
     stop_library_logs,
 )
@@ -45,7 +44,7 @@ class ProductionApp(Hass):
     def initialize(self) -> None:
         forward_library_logs(self)
         log_version(self)
-        ensure_user_namespace(self, NAMESPACE)  # shared with the Charge HQ forwarder; no appdaemon.yaml edit
+        self.shared = NamespaceShare(self, NAMESPACE, "production")  # for the Charge HQ forwarder; no yaml edit
         self.client: ApsystemsClient | None = None
         self.cfg: ProductionConfig
         self.cfg, self.budget, client = configured_client(self, lambda: parse_production_args(self.args))
@@ -72,7 +71,6 @@ class ProductionApp(Hass):
             self._adopt_site(self.site)
         self._timer: str | None = None
         self._starting = True
-        self._share_warned = False
         self._publish(self.get_now())  # last known values first: HA forgets set_state entities on restart
         self._schedule(MIN_DELAY_S)
         self.check = CredentialCheck(
@@ -244,7 +242,4 @@ class ProductionApp(Hass):
             str(self.tracker.tz),
         )
         state, share_attributes = share.to_state()
-        problem = share_with_apps(self, production_entity(self.cfg.sid), state, share_attributes, NAMESPACE)
-        if problem is not None and not self._share_warned:
-            self._share_warned = True
-            self.log(f"Cannot share production with other apps ({problem})", level="WARNING")
+        self.shared.put(production_entity(self.cfg.sid), state, share_attributes)

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from apsystems.api.client import ApsystemsClient
 from apsystems.api.errors import ApsystemsError, AuthError, NoDataError, describe_code
-from apsystems.api.records import EcuDevices
+from apsystems.api.records import EcuDevices, EnergySummary, SystemDetails
 from apsystems.common.months import zone_or
 
 T = TypeVar("T")
@@ -96,20 +96,13 @@ def run_check(client: ApsystemsClient, sid: str, day: date | None = None) -> Che
 def _details(client: ApsystemsClient, report: CheckReport) -> None:
     details = client.system_details(report.sid)
     report.time_zone = details.timezone
-    report.say(
-        f"System {details.sid or report.sid}: capacity {_kw(details.capacity_kw)}, "
-        f"time zone {details.timezone or '?'}, "
-        f"{len(details.ecus)} ECU(s): {', '.join(e.raw for e in details.ecus) or 'none'}."
-    )
+    report.say(describe_system(details, report.sid))
 
 
 def _summary(client: ApsystemsClient, report: CheckReport) -> None:
     summary = client.system_summary(report.sid)
     report.lifetime_kwh = summary.lifetime
-    report.say(
-        f"Energy: lifetime {_kwh(summary.lifetime)}, this year {_kwh(summary.year)}, "
-        f"this month {_kwh(summary.month)}, today {_kwh(summary.today)}."
-    )
+    report.say(describe_energy(summary))
 
 
 def _hourly(client: ApsystemsClient, report: CheckReport) -> None:
@@ -141,6 +134,21 @@ def _optional(call: Callable[[], T]) -> T | None:
         return call()
     except NoDataError:
         return None
+
+
+def describe_system(details: SystemDetails, sid: str) -> str:
+    ecus = ", ".join(e.raw for e in details.ecus) or "none"
+    return (
+        f"System {details.sid or sid}: capacity {_kw(details.capacity_kw)}, "
+        f"time zone {details.timezone or '?'}, {len(details.ecus)} ECU(s): {ecus}."
+    )
+
+
+def describe_energy(summary: EnergySummary) -> str:
+    return (
+        f"Energy: lifetime {_kwh(summary.lifetime)}, this year {_kwh(summary.year)}, "
+        f"this month {_kwh(summary.month)}, today {_kwh(summary.today)}."
+    )
 
 
 def describe_inverters(ecus: Sequence[EcuDevices]) -> str:

@@ -287,6 +287,10 @@ class ApsystemsClient:
         except ResponseFormatError as exc:
             raise ResponseFormatError(f"{exc} (request {path})") from None
 
+    def _plain(self, path: str, parser: Callable[[Any], T]) -> T:
+        """A request without parameters (details, lists, summaries)."""
+        return self._parse(parser, self._get(path), path)
+
     def _leveled(self, path: str, level: str, date_range: date | str | None, parser: Callable[[Any, str], T]) -> T:
         """An hourly/daily/monthly/yearly request; the level picks the date_range format."""
         _require_period_level(level)
@@ -298,23 +302,25 @@ class ApsystemsClient:
         data = self._get(path, {"energy_level": "minutely", "date_range": format_date_range("minutely", day)})
         return self._parse(parser, data, path)
 
+    def _batch(self, sid: str, eid: str, kind: str, day: date | str, parser: Callable[[Any], T]) -> T:
+        """One ECU's whole day for every inverter channel: ``kind`` is ``power`` or ``energy``."""
+        path = f"{USER_PREFIX}/systems/{sid}/devices/inverter/batch/energy/{eid}"
+        data = self._get(path, {"energy_level": kind, "date_range": format_date_range("hourly", day)})
+        return self._parse(parser, data, path)
+
     # ---- system ----------------------------------------------------------------------
 
     def system_details(self, sid: str) -> rec.SystemDetails:
-        path = f"{USER_PREFIX}/systems/details/{sid}"
-        return self._parse(rec.parse_system_details, self._get(path), path)
+        return self._plain(f"{USER_PREFIX}/systems/details/{sid}", rec.parse_system_details)
 
     def inverters(self, sid: str) -> tuple[rec.EcuDevices, ...]:
-        path = f"{USER_PREFIX}/systems/inverters/{sid}"
-        return self._parse(rec.parse_inverter_list, self._get(path), path)
+        return self._plain(f"{USER_PREFIX}/systems/inverters/{sid}", rec.parse_inverter_list)
 
     def meters(self, sid: str) -> tuple[str, ...]:
-        path = f"{USER_PREFIX}/systems/meters/{sid}"
-        return self._parse(rec.parse_id_list, self._get(path), path)
+        return self._plain(f"{USER_PREFIX}/systems/meters/{sid}", rec.parse_id_list)
 
     def system_summary(self, sid: str) -> rec.EnergySummary:
-        path = f"{USER_PREFIX}/systems/summary/{sid}"
-        return self._parse(rec.parse_energy_summary, self._get(path), path)
+        return self._plain(f"{USER_PREFIX}/systems/summary/{sid}", rec.parse_energy_summary)
 
     def system_energy(self, sid: str, level: str, date_range: date | str | None = None) -> rec.EnergySeries:
         """hourly (a day), daily (a month), monthly (a year) or yearly; minutely is not offered here."""
@@ -323,8 +329,7 @@ class ApsystemsClient:
     # ---- ECU -------------------------------------------------------------------------
 
     def ecu_summary(self, sid: str, eid: str) -> rec.EnergySummary:
-        path = f"{USER_PREFIX}/systems/{sid}/devices/ecu/summary/{eid}"
-        return self._parse(rec.parse_energy_summary, self._get(path), path)
+        return self._plain(f"{USER_PREFIX}/systems/{sid}/devices/ecu/summary/{eid}", rec.parse_energy_summary)
 
     def ecu_energy(self, sid: str, eid: str, level: str, date_range: date | str | None = None) -> rec.EnergySeries:
         return self._leveled(
@@ -337,8 +342,7 @@ class ApsystemsClient:
     # ---- inverters -------------------------------------------------------------------
 
     def inverter_summary(self, sid: str, uid: str) -> rec.InverterSummary:
-        path = f"{USER_PREFIX}/systems/{sid}/devices/inverter/summary/{uid}"
-        return self._parse(rec.parse_inverter_summary, self._get(path), path)
+        return self._plain(f"{USER_PREFIX}/systems/{sid}/devices/inverter/summary/{uid}", rec.parse_inverter_summary)
 
     def inverter_energy(
         self, sid: str, uid: str, level: str, date_range: date | str | None = None
@@ -354,20 +358,15 @@ class ApsystemsClient:
 
     def batch_power(self, sid: str, eid: str, day: date | str) -> rec.BatchPower:
         """Every inverter channel's power on one ECU for a whole day: one call."""
-        path = f"{USER_PREFIX}/systems/{sid}/devices/inverter/batch/energy/{eid}"
-        data = self._get(path, {"energy_level": "power", "date_range": format_date_range("hourly", day)})
-        return self._parse(rec.parse_batch_power, data, path)
+        return self._batch(sid, eid, "power", day, rec.parse_batch_power)
 
     def batch_energy(self, sid: str, eid: str, day: date | str) -> rec.BatchEnergy:
-        path = f"{USER_PREFIX}/systems/{sid}/devices/inverter/batch/energy/{eid}"
-        data = self._get(path, {"energy_level": "energy", "date_range": format_date_range("hourly", day)})
-        return self._parse(rec.parse_batch_energy, data, path)
+        return self._batch(sid, eid, "energy", day, rec.parse_batch_energy)
 
     # ---- meter -----------------------------------------------------------------------
 
     def meter_summary(self, sid: str, eid: str) -> rec.MeterSummary:
-        path = f"{USER_PREFIX}/systems/{sid}/devices/meter/summary/{eid}"
-        return self._parse(rec.parse_meter_summary, self._get(path), path)
+        return self._plain(f"{USER_PREFIX}/systems/{sid}/devices/meter/summary/{eid}", rec.parse_meter_summary)
 
     def meter_period(self, sid: str, eid: str, level: str, date_range: date | str | None = None) -> rec.MeterPeriod:
         return self._leveled(
@@ -380,12 +379,12 @@ class ApsystemsClient:
     # ---- storage (prefix configurable: the manual prints /installer, /user works) ------
 
     def storage_latest(self, sid: str, eid: str) -> rec.StorageLatest:
-        path = f"{self.storage_root}/systems/{sid}/devices/storage/latest/{eid}"
-        return self._parse(rec.parse_storage_latest, self._get(path), path)
+        return self._plain(f"{self.storage_root}/systems/{sid}/devices/storage/latest/{eid}", rec.parse_storage_latest)
 
     def storage_summary(self, sid: str, eid: str) -> rec.StorageSummary:
-        path = f"{self.storage_root}/systems/{sid}/devices/storage/summary/{eid}"
-        return self._parse(rec.parse_storage_summary, self._get(path), path)
+        return self._plain(
+            f"{self.storage_root}/systems/{sid}/devices/storage/summary/{eid}", rec.parse_storage_summary
+        )
 
     def storage_period(self, sid: str, eid: str, level: str, date_range: date | str | None = None) -> rec.StoragePeriod:
         return self._leveled(

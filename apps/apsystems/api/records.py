@@ -6,14 +6,18 @@ only a payload of the wrong overall shape raises ``ResponseFormatError``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from apsystems.api.errors import ResponseFormatError
 from apsystems.api.values import as_mapping, float_list, str_list, to_date, to_float, to_int, to_str
 
 Series = tuple[float | None, ...]
+P = TypeVar("P")
+# The periods of every summary endpoint, in the order the records list them.
+PERIODS = ("today", "month", "year", "lifetime")
 
 # Channels per inverter model; an unknown model falls back to the channels seen in its data.
 MODEL_CHANNELS: dict[str, int] = {
@@ -177,23 +181,36 @@ def parse_id_list(data: Any) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class EnergySummary:
-    """kWh totals; ``today`` is None before the first upload of the day."""
+class PeriodTotals(Generic[P]):
+    """One value per period of a summary endpoint: today, this month, this year, lifetime."""
 
-    today: float | None
-    month: float | None
-    year: float | None
-    lifetime: float | None
+    today: P
+    month: P
+    year: P
+    lifetime: P
+
+
+SummaryT = TypeVar("SummaryT", bound="PeriodTotals[Any]")
+
+
+def _per_period(read: Callable[[str], P]) -> dict[str, P]:
+    """``read`` applied to each period name, as the keyword arguments of a ``PeriodTotals``."""
+    return {period: read(period) for period in PERIODS}
+
+
+def _summary(record: type[SummaryT], data: Any, read: Callable[[Any, str], Any]) -> SummaryT:
+    """A summary answer: ``read`` turns each period's value (named for errors) into the record's field."""
+    obj = as_mapping(data, "data")
+    return record(**_per_period(lambda period: read(obj.get(period), period)))
+
+
+@dataclass(frozen=True)
+class EnergySummary(PeriodTotals[float | None]):
+    """kWh totals; ``today`` is None before the first upload of the day."""
 
 
 def parse_energy_summary(data: Any) -> EnergySummary:
-    obj = as_mapping(data, "data")
-    return EnergySummary(
-        today=to_float(obj.get("today")),
-        month=to_float(obj.get("month")),
-        year=to_float(obj.get("year")),
-        lifetime=to_float(obj.get("lifetime")),
-    )
+    return _summary(EnergySummary, data, lambda value, _period: to_float(value))
 
 
 @dataclass(frozen=True)
@@ -233,11 +250,8 @@ def parse_ecu_minutely(data: Any) -> EcuMinutely:
 
 
 @dataclass(frozen=True)
-class ChannelTotals:
-    today: float | None
-    month: float | None
-    year: float | None
-    lifetime: float | None
+class ChannelTotals(PeriodTotals[float | None]):
+    """One DC channel's kWh totals."""
 
 
 @dataclass(frozen=True)
@@ -262,19 +276,18 @@ def _channel_numbers(obj: dict[str, Any], prefixes: tuple[str, ...]) -> list[int
     return sorted(found)
 
 
+# The inverter summary's key prefix per period: d1 is channel 1 today, t1 its lifetime.
+CHANNEL_PREFIXES = {"today": "d", "month": "m", "year": "y", "lifetime": "t"}
+
+
+def _channel_totals(obj: dict[str, Any], channel: int) -> ChannelTotals:
+    return ChannelTotals(**_per_period(lambda period: to_float(obj.get(f"{CHANNEL_PREFIXES[period]}{channel}"))))
+
+
 def parse_inverter_summary(data: Any) -> InverterSummary:
     obj = as_mapping(data, "data")
-    return InverterSummary(
-        channels={
-            n: ChannelTotals(
-                today=to_float(obj.get(f"d{n}")),
-                month=to_float(obj.get(f"m{n}")),
-                year=to_float(obj.get(f"y{n}")),
-                lifetime=to_float(obj.get(f"t{n}")),
-            )
-            for n in _channel_numbers(obj, ("d", "m", "y", "t"))
-        }
-    )
+    numbers = _channel_numbers(obj, tuple(CHANNEL_PREFIXES.values()))
+    return InverterSummary(channels={n: _channel_totals(obj, n) for n in numbers})
 
 
 @dataclass(frozen=True)
@@ -394,16 +407,12 @@ def parse_meter_totals(data: Any, name: str) -> MeterTotals:
 
 
 @dataclass(frozen=True)
-class MeterSummary:
-    today: MeterTotals
-    month: MeterTotals
-    year: MeterTotals
-    lifetime: MeterTotals
+class MeterSummary(PeriodTotals[MeterTotals]):
+    """The meter's kWh totals per period."""
 
 
 def parse_meter_summary(data: Any) -> MeterSummary:
-    obj = as_mapping(data, "data")
-    return MeterSummary(**{k: parse_meter_totals(obj.get(k), k) for k in ("today", "month", "year", "lifetime")})
+    return _summary(MeterSummary, data, parse_meter_totals)
 
 
 @dataclass(frozen=True)
@@ -428,27 +437,40 @@ def parse_meter_period(data: Any, level: str) -> MeterPeriod:
 
 
 @dataclass(frozen=True)
-class MeterMinutely:
-    """Meter 5-minute data; the sign of ``imported_exported`` (W) is undocumented."""
+class DeviceMinutely(Generic[P]):
+    """A meter's or battery's 5-minute data: ``today``'s totals (kWh), power (W) and energy (kWh) by name."""
 
-    today: MeterTotals
+    today: P
     times: tuple[str, ...]
-    power_w: dict[str, Series]
-    energy_kwh: dict[str, Series]
+    power_w: dict[str, Series] = field(default_factory=dict)
+    energy_kwh: dict[str, Series] = field(default_factory=dict)
+
+
+MinutelyT = TypeVar("MinutelyT", bound="DeviceMinutely[Any]")
 
 
 def _named_series(data: Any, name: str) -> dict[str, Series]:
     return {k: float_list(v, f"{name}.{k}") for k, v in as_mapping(data, name).items()}
 
 
-def parse_meter_minutely(data: Any) -> MeterMinutely:
+def _device_minutely(record: type[MinutelyT], data: Any, read_today: Callable[[Any, str], Any]) -> MinutelyT:
+    """The meter and storage 5-minute answers differ only in how their ``today`` object reads."""
     obj = as_mapping(data, "data")
-    return MeterMinutely(
-        today=parse_meter_totals(obj.get("today"), "today"),
+    return record(
+        today=read_today(obj.get("today"), "today"),
         times=str_list(obj.get("time"), "time"),
         power_w=_named_series(obj.get("power"), "power"),
         energy_kwh=_named_series(obj.get("energy"), "energy"),
     )
+
+
+@dataclass(frozen=True)
+class MeterMinutely(DeviceMinutely[MeterTotals]):
+    """Meter 5-minute data; the sign of ``imported_exported`` (W) is undocumented."""
+
+
+def parse_meter_minutely(data: Any) -> MeterMinutely:
+    return _device_minutely(MeterMinutely, data, parse_meter_totals)
 
 
 STORAGE_FIELDS = ("discharge", "charge", "produced", "consumed", "exported", "imported")
@@ -475,13 +497,8 @@ def parse_storage_latest(data: Any) -> StorageLatest:
 
 
 @dataclass(frozen=True)
-class StorageSummary:
+class StorageSummary(PeriodTotals[dict[str, float | None]]):
     """kWh totals per period, each a map of discharge/charge/produced/consumed/exported/imported."""
-
-    today: dict[str, float | None]
-    month: dict[str, float | None]
-    year: dict[str, float | None]
-    lifetime: dict[str, float | None]
 
 
 def _storage_totals(data: Any, name: str) -> dict[str, float | None]:
@@ -490,8 +507,7 @@ def _storage_totals(data: Any, name: str) -> dict[str, float | None]:
 
 
 def parse_storage_summary(data: Any) -> StorageSummary:
-    obj = as_mapping(data, "data")
-    return StorageSummary(**{k: _storage_totals(obj.get(k), k) for k in ("today", "month", "year", "lifetime")})
+    return _summary(StorageSummary, data, _storage_totals)
 
 
 @dataclass(frozen=True)
@@ -513,20 +529,9 @@ def parse_storage_period(data: Any, level: str) -> StoragePeriod:
 
 
 @dataclass(frozen=True)
-class StorageMinutely:
-    """Storage 5-minute data: ``today`` totals of the requested date (kWh), power (W), energy (kWh)."""
-
-    today: dict[str, float | None]
-    times: tuple[str, ...]
-    power_w: dict[str, Series] = field(default_factory=dict)
-    energy_kwh: dict[str, Series] = field(default_factory=dict)
+class StorageMinutely(DeviceMinutely[dict[str, float | None]]):
+    """Storage 5-minute data: ``today`` holds the totals of the requested date."""
 
 
 def parse_storage_minutely(data: Any) -> StorageMinutely:
-    obj = as_mapping(data, "data")
-    return StorageMinutely(
-        today=_storage_totals(obj.get("today"), "today"),
-        times=str_list(obj.get("time"), "time"),
-        power_w=_named_series(obj.get("power"), "power"),
-        energy_kwh=_named_series(obj.get("energy"), "energy"),
-    )
+    return _device_minutely(StorageMinutely, data, _storage_totals)

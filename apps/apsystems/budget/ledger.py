@@ -103,14 +103,16 @@ class _Entry:
     needs_probe: bool = False
 
     def rolled_to(self, key: str) -> _Entry:
-        """This entry in the later month ``key``: count from zero, lock lifted."""
-        return _Entry(
+        """This entry in the later month ``key``: count from zero, lock lifted, the last call remembered."""
+        return replace(
+            self,
             month=key,
+            used=0,
             last_month=self.month,
             last_month_used=self.used,
-            last_call_at=self.last_call_at,
-            last_code=self.last_code,
-            last_error_code=self.last_error_code,
+            exhausted_at=None,
+            last_probe_at=None,
+            needs_probe=False,
         )
 
 

@@ -15,10 +15,11 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from apsystems.budget.pacing import QUOTA_LIMITS, BudgetSettings, Fleet
 from apsystems.budget.simulation import MonthFigures, Scenario, YearFigures, simulate_adaptive, simulate_static
@@ -38,34 +39,31 @@ YEAR_LIMITS = (1900, 2200)
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def _number(name: str, low: float, high: float) -> Any:
-    """An argparse type for a float in [low, high]; argparse names the flag, the message the value."""
+Number = TypeVar("Number", int, float)
 
-    def parse(text: str) -> float:
+
+def _bounded(name: str, read: Callable[[str], Number], what: str, low: Number, high: Number) -> Any:
+    """An argparse type for a number in [low, high]; argparse names the flag, the message the value."""
+    limits = f"{low:g} to {high:g}" if isinstance(low, float) else f"{low} to {high}"
+
+    def parse(text: str) -> Number:
         try:
-            value = float(text)
+            value = read(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} {text!r} is not a number") from None
+            raise argparse.ArgumentTypeError(f"{name} {text!r} is not {what}") from None
         if not math.isfinite(value) or not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{name} {text} must be from {low:g} to {high:g}")
+            raise argparse.ArgumentTypeError(f"{name} {text} must be from {limits}")
         return value
 
     return parse
+
+
+def _number(name: str, low: float, high: float) -> Any:
+    return _bounded(name, float, "a number", low, high)
 
 
 def _integer(name: str, low: int, high: int) -> Any:
-    """An argparse type for an int in [low, high]; argparse names the flag, the message the value."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} {text!r} is not a whole number") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{name} {text} must be from {low} to {high}")
-        return value
-
-    return parse
+    return _bounded(name, int, "a whole number", low, high)
 
 
 def _time_zone(text: str) -> str:

@@ -240,3 +240,24 @@ def share_with_apps(app: Hass, entity_id: str, state: str, attributes: Mapping[s
     except Exception as exc:
         return f"{exc}; the user namespace '{namespace}' could not be created (see the start-up log)"
     return None
+
+
+class NamespaceShare:
+    """One app's values for the other apps in the persistent user ``namespace``, created on start.
+
+    A failing share is logged once, as ``Cannot share <what> with other apps``; the app goes
+    on publishing its own entities.
+    """
+
+    def __init__(self, app: Hass, namespace: str, what: str) -> None:
+        self._app = app
+        self._namespace = namespace
+        self._what = what
+        self._warned = False
+        ensure_user_namespace(app, namespace)
+
+    def put(self, entity_id: str, state: str, attributes: Mapping[str, Any]) -> None:
+        problem = share_with_apps(self._app, entity_id, state, attributes, self._namespace)
+        if problem is not None and not self._warned:
+            self._warned = True
+            self._app.log(f"Cannot share {self._what} with other apps ({problem})", level="WARNING")

@@ -19,15 +19,7 @@ from appdaemon.plugins.hass.hassapi import Hass
 from apsystems.api.client import ApsystemsClient, RequestRecord
 from apsystems.budget.pacing import BudgetSettings, CallDecision, Plan, PollSource
 from apsystems.budget.solar_window import SolarWindow
-
-
-class Credentials(Protocol):
-    @property
-    def app_id(self) -> str: ...
-    @property
-    def app_secret(self) -> str: ...
-    @property
-    def base_url(self) -> str: ...
+from apsystems.common.args import Credentials
 
 
 class Budget(Protocol):
@@ -81,12 +73,8 @@ def budget_client(cfg: Credentials, budget: Budget, app_name: str) -> ApsystemsC
     return ApsystemsClient(cfg.app_id, cfg.app_secret, base_url=cfg.base_url, on_request=budget.call_hook())
 
 
-class AppConfig(Credentials, Protocol):
-    @property
-    def budget(self) -> str: ...
-
-
-ConfigT = TypeVar("ConfigT", bound=AppConfig)
+# Every spending app's config is the shared ``Credentials`` with its own options added.
+ConfigT = TypeVar("ConfigT", bound=Credentials)
 
 
 def configured_client(app: Hass, parse: Callable[[], ConfigT]) -> tuple[ConfigT, Budget, ApsystemsClient]:

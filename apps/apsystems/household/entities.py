@@ -84,32 +84,37 @@ def storage_entities(eid: str, model: str | None = None) -> dict[str, Entity]:
     return _entities(f"sensor.apsystems_storage_{eid.strip().lower()}", storage_device(eid, model), STORAGE_KINDS)
 
 
-def _rounded(kinds: tuple[Kind, ...], values: Mapping[str, float]) -> dict[str, float]:
+def _states(
+    kinds: tuple[Kind, ...],
+    instant: Mapping[str, float],
+    today: Mapping[str, float],
+    lifetime: Mapping[str, float],
+    words: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Instant values, then each energy as ``<word>_today`` and ``<word>_lifetime``, rounded as its kind says.
+
+    ``words`` renames the cloud's energy keys where the entity ids use another word.
+    """
+    values = dict(instant)
+    for suffix, energies in (("today", today), ("lifetime", lifetime)):
+        values.update({f"{(words or {}).get(k, k)}_{suffix}": v for k, v in energies.items()})
     places = {k.key: k.decimals for k in kinds}
     return {key: round(value, places[key]) for key, value in values.items()}
 
 
 def meter_states(reading: MeterReading, lifetime: Mapping[str, float]) -> dict[str, Any]:
     """State per meter entity key; lifetime values come from the meter's ``LifetimeCounter``."""
-    values: dict[str, float] = {
+    instant = {
         "consumption_power": reading.consumption_w,
         "grid_power": reading.grid_w,
         "production_power": reading.production_w,
     }
-    values.update({f"{k}_today": v for k, v in reading.today_kwh.items()})
-    values.update({f"{k}_lifetime": v for k, v in lifetime.items()})
-    return dict(_rounded(METER_KINDS, values))
+    return _states(METER_KINDS, instant, reading.today_kwh, lifetime)
 
 
 def storage_states(reading: StorageReading, lifetime: Mapping[str, float]) -> dict[str, Any]:
     """State per storage entity key; ``mode`` is the known name or the raw value."""
-    values: dict[str, float] = {
-        "soc": reading.soc_percent,
-        "charge_power": reading.charge_w,
-        "discharge_power": reading.discharge_w,
-    }
-    values.update({f"{STORAGE_WORDS[k]}_today": v for k, v in reading.today_kwh.items()})
-    values.update({f"{STORAGE_WORDS[k]}_lifetime": v for k, v in lifetime.items()})
-    states: dict[str, Any] = dict(_rounded(STORAGE_KINDS, values))
+    instant = {"soc": reading.soc_percent, "charge_power": reading.charge_w, "discharge_power": reading.discharge_w}
+    states = _states(STORAGE_KINDS, instant, reading.today_kwh, lifetime, STORAGE_WORDS)
     states["mode"] = reading.mode_name
     return states
