@@ -223,7 +223,7 @@ class HouseholdApp(Hass):
         if not records:
             return
         now, tz = self._now(), self._tz()
-        reads = Round(first_calls(records), local_day(now, tz), tz)
+        reads = Round(first_calls(records), local_day(now, tz), tz, read_at=now)
         decision = reads.reservation.enter_context(
             self.budget.spending(sum(1 + reader.read_cost(r) for r in records), "discovery")
         )

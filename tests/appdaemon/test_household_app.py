@@ -175,6 +175,31 @@ async def test_every_meter_and_battery_entity_matches_the_cloud(
     assert southern.calls.total == app_calls + 4
 
 
+# Canberra and its antipode: whatever the real time, the solar window is open at one of the two
+# and closed at the other, so the day rule and the night cadence are both run by every test run.
+HERE_AND_ANTIPODE = {
+    "canberra": {"latitude": -35.28, "longitude": 149.13, "time_zone": "Australia/Sydney"},
+    "antipode": {"latitude": 35.28, "longitude": -30.87, "time_zone": "Atlantic/Azores"},
+}
+
+
+@pytest.mark.parametrize("where", sorted(HERE_AND_ANTIPODE))
+async def test_the_first_read_counts_by_day_and_by_night(
+    appdaemon_factory: HarnessFactory, southern: FakeCloud, where: str
+) -> None:
+    """Discovery's first read is a read: the tick after it spends nothing, whether the budget's
+    solar window is open (no production poll since) or closed (the night cadence starts from it)."""
+    apps = apps_for(southern)
+    apps[BUDGET] = {**apps[BUDGET], **HERE_AND_ANTIPODE[where]}
+    ad = await appdaemon_factory(apps, location=CANBERRA)
+    await discover(ad)
+    app_calls = southern.calls.total
+    assert app_calls == 3 + (1 + 1) + (1 + 2)
+    await fire(ad, "_tick")
+    assert southern.calls.total == app_calls
+    assert ad.get_app(HOUSEHOLD).store.last_read_at is not None
+
+
 async def test_an_inverters_only_site_publishes_nothing_and_reads_nothing(
     appdaemon_factory: HarnessFactory, inverters_only: FakeCloud
 ) -> None:

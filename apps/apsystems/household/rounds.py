@@ -75,7 +75,8 @@ def close_calls(records: Iterable[DeviceRecord], day: date) -> list[Call]:
 class Round:
     """The calls left of one round and what they share.
 
-    ``read_at`` is the instant a round of regular reads stands for (None for other rounds);
+    ``read_at`` is the instant a round of reads stands for, a discovery's first read included (so
+    the night cadence counts from it); None for a round of day closes;
     ``reservation`` holds the budget's reservation of the round's calls until the round ends,
     however many callbacks it takes.
     """
