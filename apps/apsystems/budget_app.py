@@ -99,9 +99,7 @@ class BudgetApp(Hass):
         if self.cfg.check_on_start:
             # The production app (which holds the App Secret) runs the check; it starts after this app.
             self.run_in(self._ask_for_check, CHECK_ON_START_DELAY_S)
-        self.log(
-            f"API budget ready: {self.core.status().used} of {self.cfg.settings.quota} calls used this month"
-        )
+        self.log(f"API budget ready: {self.core.status().used} of {self.cfg.settings.quota} calls used this month")
 
     def terminate(self) -> None:
         stop_library_logs(self)

@@ -141,4 +141,3 @@ class _NoHomeAssistant:
 
 def _recorder(endpoint: RecorderEndpoint | None) -> RecorderClient | _NoHomeAssistant:
     return RecorderClient(endpoint) if endpoint is not None else _NoHomeAssistant()
-

@@ -33,8 +33,9 @@ def status_entity_id(app_name: str) -> str:
 
 def status_entity_model(app_name: str) -> Entity:
     """The status entity in the entity model, on the forwarder's device."""
-    return Entity(status_entity_id(app_name), friendly_name(app_name), chargehq_device(_slug(app_name)),
-                  icon="mdi:ev-station")
+    return Entity(
+        status_entity_id(app_name), friendly_name(app_name), chargehq_device(_slug(app_name)), icon="mdi:ev-station"
+    )
 
 
 def friendly_name(app_name: str) -> str:

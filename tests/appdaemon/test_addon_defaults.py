@@ -27,9 +27,7 @@ def cloud() -> Iterator[FakeCloud]:
 
 
 def check_notices(ad: AppDaemonHarness) -> list[Any]:
-    return [
-        c for c in ad.notifications("persistent_notification/create") if c.data["notification_id"] == CHECK_ID
-    ]
+    return [c for c in ad.notifications("persistent_notification/create") if c.data["notification_id"] == CHECK_ID]
 
 
 async def test_the_shared_namespace_needs_no_appdaemon_yaml_entry(

@@ -92,8 +92,10 @@ def test_release_zip_on_the_addon_defaults_uses_home_assistants_location(session
         wait_for(
             "every app initialised and the budget's sensor in Home Assistant",
             # api_calls, not the energy sensors: those wait for Sydney's daylight, whatever time CI runs.
-            lambda: all(f"Calling initialize() for {name}" in log_text() for name in apps)
-            and hass.state(f"sensor.apsystems_{sid}_api_calls") is not None,
+            lambda: (
+                all(f"Calling initialize() for {name}" in log_text() for name in apps)
+                and hass.state(f"sensor.apsystems_{sid}_api_calls") is not None
+            ),
             timeout=120,
             context=lambda: log_text()[-4000:],
         )

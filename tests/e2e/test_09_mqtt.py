@@ -156,9 +156,7 @@ def wait_for_values(site: MqttSite, ids: list[str]) -> dict[str, Any]:
         missing = [e for e, v in values.items() if v in (None, "unknown", "unavailable")]
         return None if missing else values
 
-    return wait_for(
-        "entity values", probe, timeout=TIMEOUT_S, interval=1.0, context=site.appdaemon.describe
-    )
+    return wait_for("entity values", probe, timeout=TIMEOUT_S, interval=1.0, context=site.appdaemon.describe)
 
 
 def test_switch_devices_registry_rename_restart_and_log(mqtt_site: MqttSite, tmp_path: Path) -> None:
@@ -184,7 +182,10 @@ def test_switch_devices_registry_rename_restart_and_log(mqtt_site: MqttSite, tmp
         return registry if all(e in registry for e in wanted) else None
 
     registry = wait_for(
-        "MQTT entities in the entity registry", registered, timeout=TIMEOUT_S, interval=1.0,
+        "MQTT entities in the entity registry",
+        registered,
+        timeout=TIMEOUT_S,
+        interval=1.0,
         context=lambda: f"{sorted(site.registry())}\n{site.appdaemon.describe()}",
     )
     ours = {e: r for e, r in registry.items() if r["platform"] == "mqtt"}

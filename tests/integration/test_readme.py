@@ -72,10 +72,7 @@ def test_every_path_the_readme_names_exists() -> None:
     paths = {
         c
         for c in candidates
-        if ("/" in c
-        and not c.startswith(("/", "http", "sensor.", "~"))
-        and "<" not in c
-        and not c.endswith("/"))
+        if ("/" in c and not c.startswith(("/", "http", "sensor.", "~")) and "<" not in c and not c.endswith("/"))
         or re.fullmatch(r"[A-Za-z_]+\.(md|txt|example|yaml|py)", c)
     }
     # A user's files, Home Assistant's storage and websocket commands: named, but not in this repository.

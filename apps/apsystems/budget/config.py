@@ -24,20 +24,23 @@ SETTING_NAMES = {
     "night_interval": "night_interval_s",  # meters and batteries after sunset
 }
 LABEL = "budget app"
-OWN_KEYS = frozenset(
-    {
-        "app_id",
-        "sid",
-        "latitude",
-        "longitude",
-        "time_zone",
-        "month_time_zone",
-        "state_dir",
-        "sunrise_offset",
-        "sunset_offset",
-        "check_on_start",
-    }
-) | PUBLISH_KEYS
+OWN_KEYS = (
+    frozenset(
+        {
+            "app_id",
+            "sid",
+            "latitude",
+            "longitude",
+            "time_zone",
+            "month_time_zone",
+            "state_dir",
+            "sunrise_offset",
+            "sunset_offset",
+            "check_on_start",
+        }
+    )
+    | PUBLISH_KEYS
+)
 
 
 @dataclass(frozen=True)

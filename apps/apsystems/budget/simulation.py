@@ -372,6 +372,7 @@ class _AdaptiveRun:
         ends = [end for start, end in spans if start <= t < end]
         after = ends[0] + 1.0 if ends else t + self.core.plan().night_interval_s
         self.push(max(after, t + MIN_DELAY_S), _Kind.NIGHT_READ)
+
     def history_evening(self, now: datetime) -> None:
         """The history app's evening: re-read today and check the month, then today's backfill share."""
         if self.spend(now, HISTORY_DAILY_CALLS, "history_daily"):

@@ -170,8 +170,10 @@ class MqttPublisher:
         except Exception as exc:  # the plugin went away between the check and the call
             if not self._outage_logged:
                 self._outage_logged = True
-                self._app.log(f"Could not publish to the MQTT broker ({type(exc).__name__}); will retry on reconnect",
-                              level="WARNING")
+                self._app.log(
+                    f"Could not publish to the MQTT broker ({type(exc).__name__}); will retry on reconnect",
+                    level="WARNING",
+                )
             return False
         return True
 
@@ -239,4 +241,3 @@ def _covers(subscription: str, topic: str) -> bool:
     from paho.mqtt.client import topic_matches_sub  # noqa: PLC0415 - AppDaemon's MQTT dependency
 
     return bool(topic_matches_sub(subscription, topic))
-

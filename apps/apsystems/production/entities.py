@@ -57,5 +57,6 @@ def api_calls_entity(sid: str) -> Entity:
 def check_button(sid: str, model: str | None = None) -> Entity:
     """``button.apsystems_<sid>_check`` (``publish: mqtt``): what the ``apsystems_check`` event does."""
     device = system_device(sid, model)
-    return Entity(f"button.apsystems_{sid.lower()}_check", f"{device.name} check credentials", device,
-                  icon="mdi:shield-check")
+    return Entity(
+        f"button.apsystems_{sid.lower()}_check", f"{device.name} check credentials", device, icon="mdi:shield-check"
+    )
