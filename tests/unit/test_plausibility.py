@@ -17,7 +17,7 @@ from apsystems.api.records import EcuMinutely, EnergySeries, EnergySummary
 from apsystems.api.values import to_float
 from apsystems.budget.pacing import PollSource
 from apsystems.production.energy_book import EnergyBook
-from apsystems.production.plausibility import PHYSICAL_MAX_KW, Limits, PlausibilityGuard
+from apsystems.production.plausibility import PHYSICAL_MAX_KW, Limits, PlausibilityGuard, point_spans
 from apsystems.production.tracker import ProductionTracker
 
 TZ = ZoneInfo("Europe/London")
@@ -142,3 +142,24 @@ def test_guard_power_rules() -> None:
 def test_non_finite_api_numbers_are_unknown_and_logged_raw(raw: str, caplog: pytest.LogCaptureFixture) -> None:
     assert to_float(raw) is None
     assert repr(raw) in caplog.text
+
+
+def test_a_point_after_an_upload_gap_stands_for_the_whole_gap() -> None:
+    """The cloud puts the energy of missing points into the next one: 0.52 kWh at 10:50 after a
+    20-minute gap is 1.56 kW, not 6.2 kW, and must stay (the hourly bars and today add up)."""
+    guard = PlausibilityGuard("AZ1", Limits.for_capacity(3.2))  # 4.16 kW at the most
+    curve = EcuMinutely(("10:25", "10:30", "10:50", "10:55"), (0.13, 0.13, 0.52, 0.9), (1560.0,) * 4, 5.0)
+    checked = guard.curve(curve)
+    assert checked.energy_kwh == (0.13, 0.13, 0.52, None)  # 0.9 kWh in 5 minutes is 10.8 kW: dropped
+    assert guard.rejected == 1
+
+
+def test_point_spans() -> None:
+    assert point_spans(("06:45", "06:50", "07:10", "junk", "07:15", "07:15")) == [
+        timedelta(hours=6, minutes=45),  # the day's first point: since midnight
+        timedelta(minutes=5),
+        timedelta(minutes=20),
+        timedelta(minutes=5),
+        timedelta(minutes=5),
+        timedelta(minutes=5),  # a repeated label: one step, never zero
+    ]

@@ -5,7 +5,8 @@ stick: lifetime totals never go down, so one bad total would stay for ever. Limi
 
 * a physical maximum, unless the site's capacity (from the system details) gives a lower one;
 * energy cannot grow faster than that power for the time elapsed (today since midnight, the
-  month since its first day, lifetime since the last accepted value);
+  month since its first day, lifetime since the last accepted value, a 5-minute point since the
+  point before it: after an upload gap the cloud puts the missing energy into the next point);
 * no energy or power is negative, NaN or infinite.
 
 A lifetime jump beyond the limit is held back until a second reading confirms it (a cloud
@@ -30,6 +31,8 @@ CAPACITY_MARGIN = 1.3
 SLACK_KWH = 0.05
 """API rounding (two decimals) and an interval's labelling."""
 MAX_LIFETIME_YEARS = 50
+CURVE_STEP_MINUTES = 5
+CURVE_STEP = timedelta(minutes=CURVE_STEP_MINUTES)
 NEGATIVE_NOISE_W = 1.0
 """A standby reading of -0.3 W is 0, not a fault."""
 
@@ -62,6 +65,29 @@ def _bad_number(value: float) -> str | None:
     if value < 0:
         return "negative"
     return None
+
+
+def point_spans(times: tuple[str, ...]) -> list[timedelta]:
+    """The time each point of a curve can stand for: since the point before it (the day's first
+    since midnight); an unreadable label counts as one interval, the curve's usual step."""
+    spans: list[timedelta] = []
+    previous = 0
+    for label in times:
+        minute = _minute_of_day(label)
+        if minute is None or (minute <= previous and spans):
+            spans.append(CURVE_STEP)
+            continue
+        spans.append(timedelta(minutes=max(minute - previous, CURVE_STEP_MINUTES)))
+        previous = minute
+    return spans
+
+
+def _minute_of_day(label: str) -> int | None:
+    try:
+        hours, minutes = (int(part) for part in label.split(":", 1))
+    except ValueError:
+        return None
+    return hours * 60 + minutes if 0 <= hours <= 24 and 0 <= minutes < 60 else None
 
 
 class PlausibilityGuard:
@@ -160,10 +186,13 @@ class PlausibilityGuard:
 
     def curve(self, curve: EcuMinutely) -> EcuMinutely:
         """A 5-minute curve with impossible points and an impossible today removed."""
-        interval = self.limits.max_energy_kwh(timedelta(minutes=5))
+        spans = point_spans(curve.times)
         return replace(
             curve,
-            energy_kwh=tuple(self.energy("5-minute energy", v, interval) for v in curve.energy_kwh),
+            energy_kwh=tuple(
+                self.energy("5-minute energy", v, self.limits.max_energy_kwh(span))
+                for v, span in zip(curve.energy_kwh, spans, strict=False)
+            ),
             power_w=tuple(self.power_w("power", w) for w in curve.power_w),
             today_kwh=self.energy("today", curve.today_kwh, self.limits.max_energy_kwh(timedelta(days=1))),
         )
