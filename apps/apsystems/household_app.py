@@ -114,7 +114,7 @@ class HouseholdApp(Hass):
 
     def _tz(self) -> tzinfo:
         name = (self.site.timezone if self.site else None) or str(self.budget.site_time_zone)
-        return zone_or(name, str(self.budget.site_time_zone), lambda m: self.log(m, level="WARNING"))
+        return zone_or(name, str(self.budget.site_time_zone), self._warn)
 
     def _describe(self) -> str:
         if not self.store.discovered:
@@ -168,8 +168,13 @@ class HouseholdApp(Hass):
         scan always asks it."""
         started = monotonic()
         site = self.site_store.load(self.cfg.sid)
-        if site is None:
-            if self._discover_site(origin) is not None:  # the site is complete: its file is written
+        if site is None:  # no other app has written it: one call per callback, the scan goes on in the next
+            step = self.discovery.budgeted_step(
+                self.budget, self.client, self._now().isoformat(), what=f"Meter scan ({origin})", warn=self._warn
+            )
+            if step.site is not None:
+                self.site_store.save(step.site)
+            if not step.failed:
                 self._continue_scan(origin)
             return False
         meter_ids: tuple[str, ...] = ()
@@ -199,24 +204,6 @@ class HouseholdApp(Hass):
             f" removed {', '.join(d.eid for d in gone) or 'none'}"
         )
         return True
-
-    def _discover_site(self, origin: str) -> SiteInfo | None:
-        """The system's details and inverter list when no other app has written them: one call per
-        callback (the scan goes on in the next one while a step is left)."""
-        with self.budget.spending(1, "discovery") as decision:
-            if not decision.allowed:
-                self.log(f"Meter scan ({origin}) postponed by the API budget: {decision.reason}", level="WARNING")
-                return None
-            try:
-                site = self.discovery.step(self.client, self._now().isoformat())
-            except ApsystemsError as exc:
-                self.log(f"Meter scan ({origin}) failed, trying again later: {exc}", level="WARNING")
-                return None
-        if site is None:
-            self._continue_scan(origin)
-            return None
-        self.site_store.save(site)
-        return site
 
     def _seed_and_read(self, records: list[DeviceRecord], started: float) -> None:
         """New devices: their lifetime from the cloud's summary, then a first read (discovery calls)."""

@@ -168,18 +168,13 @@ class ProductionApp(Hass):
 
     def _discover(self, now: datetime) -> bool | None:
         """One discovery call; True once the site is known, None while a step is left, False on failure."""
-        with self.budget.spending(1, "discovery") as decision:
-            if not decision.allowed:
-                return False
-            try:
-                site = self.discovery.step(self.tracker.client, now.isoformat())
-            except Exception as exc:  # typed API errors and network failures alike: try again later
-                self.log(f"Discovery failed, trying again later: {exc}", level="WARNING")
-                return False
-        if site is None:
-            return None
-        self.store.save(site)
-        self._adopt_site(site)
+        step = self.discovery.budgeted_step(
+            self.budget, self.tracker.client, now.isoformat(), what="Discovery", warn=self._warn, quiet_refusal=True
+        )
+        if step.site is None:
+            return None if step.pending else False
+        self.store.save(step.site)
+        self._adopt_site(step.site)
         return True
 
     def _adopt_site(self, site: SiteInfo) -> None:
