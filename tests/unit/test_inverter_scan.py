@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from apsystems.api.records import EcuDevices, InverterInfo, parse_ecu_ref
-from apsystems.inverters.scan import apply_scan, diff_inverters
+from apsystems.inverters.scan import adopt_site, apply_scan, diff_inverters
 from apsystems.inverters.site_store import SiteInfo
+from apsystems.inverters.store import InverterStore
 
 ECU1 = parse_ecu_ref("216000000101")
 ECU2 = parse_ecu_ref("216000000102")
@@ -82,3 +85,20 @@ def test_ids_the_api_should_never_send_are_refused_with_a_log_line() -> None:
     assert len(warnings) == 2 and "'../../../escaped'" in warnings[0] + warnings[1]
     clean = site(good)
     assert checked_site(clean, warnings.append) is clean
+
+
+def test_adopting_a_site_records_identities_and_names_the_orphans(tmp_path: Path) -> None:
+    store = InverterStore(tmp_path / "inverters.json", "B0XD123A3BHJ")
+    store.record("9").model = "QS1"  # kept from a list that had it
+    adoption = adopt_site(site(inv("1"), inv("2", "QS1", "216000000102"), inv("../x")), store, list[str]().append)
+    assert [i.uid for i in adoption.site.inverters] == ["1", "2"]  # checked: an id the API never sends is dropped
+    assert adoption.orphans == ("9",)
+    assert (store.records["2"].model, store.records["2"].ecu_id) == ("QS1", "216000000102")
+    assert "9" in store.records  # removing is the caller's (with the entities)
+
+
+def test_adopting_an_empty_list_names_no_orphan(tmp_path: Path) -> None:
+    store = InverterStore(tmp_path / "inverters.json", "B0XD123A3BHJ")
+    store.record("1")
+    assert adopt_site(site(), store, list[str]().append).orphans == ()
+    assert adopt_site(site(inv("../x")), store, list[str]().append).orphans == ()  # nothing valid left is empty too

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from apsystems.api.records import EcuDevices, InverterInfo
 from apsystems.inverters.site_store import SiteInfo
+from apsystems.inverters.store import InverterStore
 
 
 @dataclass(frozen=True)
@@ -104,3 +105,25 @@ def checked_site(site: SiteInfo, warn: Callable[[str], None]) -> SiteInfo:
     ):
         return site
     return replace(site, ecus=ecus, devices=tuple(devices))
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """A site taken as the truth: the site as checked, and the stored inverters it no longer lists."""
+
+    site: SiteInfo
+    orphans: tuple[str, ...]  # uids whose entities and readings are to be removed
+
+
+def adopt_site(site: SiteInfo, store: InverterStore, warn: Callable[[str], None]) -> Adoption:
+    """Check ``site``, record each listed inverter's model and ECU in ``store``, and name the orphans.
+
+    An empty list never removes anything: no orphans then, whatever the store holds.
+    """
+    site = checked_site(site, warn)
+    for inv in site.inverters:
+        record = store.record(inv.uid)
+        record.model, record.ecu_id = inv.model, inv.ecu.raw
+    listed = {inv.uid for inv in site.inverters}
+    orphans = tuple(sorted(set(store.records) - listed)) if listed else ()
+    return Adoption(site, orphans)
