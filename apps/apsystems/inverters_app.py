@@ -30,37 +30,28 @@ from typing import Any
 from appdaemon.plugins.hass.hassapi import Hass
 
 from apsystems.api.errors import ApsystemsError
-from apsystems.api.records import InverterInfo, channels_for_model
 from apsystems.common.months import zone_or
 from apsystems.ha.publisher import publisher_for
 from apsystems.ha.support import forward_library_logs, log_version, state_dir, stop_library_logs
 from apsystems.ha.wiring import budget_client, find_budget
 from apsystems.inverters.config import LABEL, InvertersConfig, parse_inverters_args
-from apsystems.inverters.entities import (
-    InverterIdentity,
-    channel_count,
-    ecu_entity,
-    entity_ids,
-    entity_specs,
-    inverter_states,
-    refresh_button,
-    scan_button,
-)
+from apsystems.inverters.entities import refresh_button, scan_button
 from apsystems.inverters.jobs import extra_batch_room, local_day, next_job_run
 from apsystems.inverters.loop import (
-    FailureStreak,
-    SliceResult,
+    PREPAID,
+    JobRun,
     batch_by_inverter,
     batch_eids,
     inverters_of,
     refresh_targets,
     requested_uids,
-    run_slice,
+    run_step,
 )
-from apsystems.inverters.scan import apply_scan, checked_site
+from apsystems.inverters.scan import adopt_site, apply_scan
+from apsystems.inverters.sensors import InverterSensors
 from apsystems.inverters.site_store import Discovery, SiteInfo, SiteStore
 from apsystems.inverters.store import InverterStore
-from apsystems.inverters.telemetry import attribute_size, from_minutely
+from apsystems.inverters.telemetry import from_minutely
 from apsystems.production.tracker import Outcome, outcome_of
 
 SCAN_EVENT = "apsystems_scan_inverters"
@@ -95,9 +86,8 @@ class InvertersApp(Hass):
         self.store = InverterStore(folder / f"inverters_{sid}.json", self.cfg.sid)
         self.site: SiteInfo | None = self.site_store.load(self.cfg.sid)
         self.discovery = Discovery(self.cfg.sid)
-        self._published: dict[str, list[str]] = {}
+        self.sensors = InverterSensors(self.publisher, self.cfg.sid, self.store, self.log)
         self._timers: dict[str, str] = {}
-        self.largest_attributes: tuple[int, str] = (0, "")
         if self.site is not None:
             self._adopt(self.site)
             self._publish()  # last known values first: HA forgets set_state entities on restart
@@ -204,17 +194,12 @@ class InvertersApp(Hass):
         app has written it meanwhile, else one call per callback (None: a step is left)."""
         site = self.site_store.load(self.cfg.sid)
         if site is None:
-            with self.budget.spending(1, "discovery") as decision:
-                if not decision.allowed:
-                    self.log(f"Discovery postponed by the API budget: {decision.reason}", level="WARNING")
-                    return False
-                try:
-                    site = self.discovery.step(self.client, self._now().isoformat())
-                except ApsystemsError as exc:
-                    self.log(f"Discovery failed, trying again later: {exc}", level="WARNING")
-                    return False
-            if site is None:
-                return None
+            step = self.discovery.budgeted_step(
+                self.budget, self.client, self._now().isoformat(), what="Discovery", warn=self._warn
+            )
+            if step.site is None:
+                return None if step.pending else False
+            site = step.site
             self.site_store.save(site)
         self._adopt(site)
         self.store.save()
@@ -226,17 +211,13 @@ class InvertersApp(Hass):
 
     def _adopt(self, site: SiteInfo) -> None:
         """Take ``site`` as the truth: identities, orphans' clean-up, the budget's fleet."""
-        site = checked_site(site, self._warn)
-        self.site = site
-        for inv in site.inverters:
-            record = self.store.record(inv.uid)
-            record.model, record.ecu_id = inv.model, inv.ecu.raw
-        listed = {inv.uid for inv in site.inverters}
-        orphans = sorted(set(self.store.records) - listed)
-        if listed and orphans:  # an empty list never removes anything
+        adoption = adopt_site(site, self.store, self._warn)
+        self.site = site = adoption.site
+        if adoption.orphans:
+            orphans = adoption.orphans
             self.log(f"Removing {len(orphans)} inverter(s) no longer in the list: {', '.join(orphans)}")
             for uid in orphans:
-                self._remove_inverter(uid)
+                self.sensors.remove_inverter(uid)
             self.store.save()
         self.budget.set_site(
             inverters=len(site.inverters),
@@ -274,36 +255,13 @@ class InvertersApp(Hass):
             return
         self.site_store.save(result.site)
         for inv in result.removed:
-            self._remove_inverter(inv.uid)
+            self.sensors.remove_inverter(inv.uid)
         self._adopt(result.site)
         self.store.save()
         self._publish([inv.uid for inv in (*result.added, *result.changed)])
         self.log(f"Inverter scan ({origin}): {result.summary()}")
 
-    def _remove_inverter(self, uid: str) -> None:
-        record = self.store.records.get(uid)
-        ids = self._published.pop(uid, None)
-        if ids is None:
-            model = record.model if record else None
-            channels = channel_count(channels_for_model(model), record.detail if record else None)
-            if record is not None:
-                channels = channel_count(channels, record.batch)
-            ids = entity_ids(uid, model, channels)
-        for entity_id in ids:
-            self._remove_entity(entity_id)
-        self.store.forget([uid])
-        self.log(f"Removed inverter {uid} and its {len(ids)} entities")
-
-    def _remove_entity(self, entity_id: str) -> None:
-        self.publisher.remove(entity_id)
-
     # ---- telemetry -------------------------------------------------------------------------
-
-    def _inverters(self) -> tuple[InverterInfo, ...]:
-        return self.site.inverters if self.site is not None else ()
-
-    def _batch_eids(self) -> list[str]:
-        return batch_eids(self.site)
 
     def _budget_allows_job(self, setting: str) -> bool:
         """The budget app plans a fixed job only when its setting is on; so do we."""
@@ -318,52 +276,34 @@ class InvertersApp(Hass):
         if not self._budget_allows_job("inverter_detail"):
             self.log("Inverter detail is off in the budget app (inverter_detail: false); skipping")
             return
-        due = self.budget.detail_due([inv.uid for inv in self._inverters()])
-        fetched = self._fetch_details(due, today, purpose="detail")
-        self.log(f"Inverter detail: {len(fetched)} of {len(due)} due inverter(s) read for {today}")
+        due = self.budget.detail_due([inv.uid for inv in self.site.inverters])
+        self._step(JobRun.start("detail", due, today))
 
     def _log_line(self, message: str, level: str) -> None:
         self.log(message, level=level)
 
-    def _fetch_details(self, uids: list[str], day: date, *, purpose: str, failures: int = 0) -> list[str]:
-        """One call per inverter, each through the budget; one slow answer per callback at most."""
-        streak = FailureStreak(failures)
-
-        def attempt(uid: str) -> Outcome | None:
-            with self.budget.spending(1, purpose) as decision:
-                if not decision.allowed:
-                    self.log(f"Stopping {purpose}: {decision.reason}")
-                    return None
-                return self._detail_call(uid, day)
-
-        result: SliceResult[str] = SliceResult()
+    def _step(self, run: JobRun) -> None:
+        """One slice of a job's run (one slow answer per callback at most); the rest in a
+        callback of its own, the report when the run is over."""
+        call = self._batch_call if run.per_ecu else self._detail_call
+        done: list[str] = []
         try:
-            result = run_slice(uids, attempt, streak, purpose=purpose, log=self._log_line)
-            if result.rest:
-                self.run_in(
-                    self._continue_details,
-                    1,
-                    uids=result.rest,
-                    day=day.isoformat(),
-                    purpose=purpose,
-                    failures=streak.count,
-                )
+            run, done = run_step(run, self.budget, call, self._log_line)
         finally:
             self.store.save()
-            self._publish(result.done)
-        return result.done
+            self._publish(inverters_of(self.site, done) if run.per_ecu else done)
+        if run.items:
+            self.run_in(self._continue, 1, progress=run)
+        else:
+            self.log(run.report())
 
-    def _continue_details(self, **kwargs: Any) -> None:
+    def _continue(self, **kwargs: Any) -> None:
+        run: JobRun = kwargs["progress"]
         with self._lock:
             try:
-                self._fetch_details(
-                    list(kwargs["uids"]),
-                    date.fromisoformat(kwargs["day"]),
-                    purpose=kwargs["purpose"],
-                    failures=int(kwargs.get("failures", 0)),
-                )
+                self._step(run)
             except Exception as exc:  # never let one bad answer stop the app
-                self.log(f"Inverter {kwargs.get('purpose')} failed unexpectedly: {exc!r}", level="ERROR")
+                self.log(f"Inverter {run.purpose} failed unexpectedly: {exc!r}", level="ERROR")
 
     def _detail_call(self, uid: str, day: date) -> Outcome:
         try:
@@ -390,61 +330,13 @@ class InvertersApp(Hass):
             self.store.save()
         if self.site is None or not self._budget_allows_job("batch_power"):
             return
-        eids = self._batch_eids()
+        eids = batch_eids(self.site)
         if extra:
             with self.budget.spending(len(eids), "extra_poll") as decision:
                 if not decision.allowed:
                     return
             # the calls were allowed together; each ECU is asked in its own slice if answers are slow
-        self._batches(eids, today, extra=extra, wanted=len(eids))
-
-    def _batches(
-        self, eids: list[str], day: date, *, extra: bool, wanted: int, failures: int = 0, read: int = 0
-    ) -> None:
-        """Batch power per ECU: the daily job asks the budget for each, an extra poll asked for all."""
-        purpose = "extra batch" if extra else "batch"
-        streak = FailureStreak(failures)
-
-        def attempt(eid: str) -> Outcome | None:
-            if extra:
-                return self._batch_call(eid, day)
-            with self.budget.spending(1, "batch") as decision:
-                if not decision.allowed:
-                    self.log(f"Stopping batch: {decision.reason}")
-                    return None
-                return self._batch_call(eid, day)
-
-        result = run_slice(eids, attempt, streak, purpose=purpose, log=self._log_line, label=lambda eid: f"ECU {eid}")
-        read += len(result.done)
-        self.store.save()
-        self._publish(inverters_of(self.site, result.done))
-        if result.rest:
-            self.run_in(
-                self._continue_batches,
-                1,
-                eids=result.rest,
-                day=day.isoformat(),
-                extra=extra,
-                wanted=wanted,
-                failures=streak.count,
-                read=read,
-            )
-            return
-        self.log(f"{'Extra batch' if extra else 'Batch'} power: {read} of {wanted} ECU(s) read for {day}")
-
-    def _continue_batches(self, **kwargs: Any) -> None:
-        with self._lock:
-            try:
-                self._batches(
-                    list(kwargs["eids"]),
-                    date.fromisoformat(kwargs["day"]),
-                    extra=bool(kwargs.get("extra", False)),
-                    wanted=int(kwargs.get("wanted", 0)),
-                    failures=int(kwargs.get("failures", 0)),
-                    read=int(kwargs.get("read", 0)),
-                )
-            except Exception as exc:  # never let one bad answer stop the app
-                self.log(f"Inverter batch failed unexpectedly: {exc!r}", level="ERROR")
+        self._step(JobRun.start(PREPAID if extra else "batch", eids, today))
 
     def _extra_batch_tick(self, **_kwargs: Any) -> None:
         with self._lock:
@@ -459,7 +351,7 @@ class InvertersApp(Hass):
         now = self._now()
         if not self._window_open(now):
             return
-        eids = self._batch_eids()
+        eids = batch_eids(self.site)
         if not eids:
             return
         room, why = extra_batch_room(self.budget.plan(), len(eids))
@@ -480,7 +372,7 @@ class InvertersApp(Hass):
         if self.site is None:
             self.log(f"Manual refresh ({origin}): the system is not discovered yet", level="WARNING")
             return
-        targets, unknown = refresh_targets([inv.uid for inv in self._inverters()], uids)
+        targets, unknown = refresh_targets([inv.uid for inv in self.site.inverters], uids)
         if unknown:
             self.log(f"Manual refresh ({origin}): unknown inverter(s) {', '.join(unknown)}", level="WARNING")
         if not targets:
@@ -493,8 +385,7 @@ class InvertersApp(Hass):
                 level="WARNING",
             )
             return
-        done = self._fetch_details(targets, self._today(), purpose="manual")
-        self.log(f"Manual refresh ({origin}): {len(done)} of {len(targets)} inverter(s) read")
+        self._step(JobRun.start("manual", targets, self._today(), origin))
 
     # ---- HA triggers -----------------------------------------------------------------------
 
@@ -527,45 +418,8 @@ class InvertersApp(Hass):
 
     # ---- publishing ------------------------------------------------------------------------
 
-    def _publish_ecus(self) -> None:
-        """One sensor per ECU: its inverter count, with their uids."""
-        by_ecu: dict[str, list[str]] = {}
-        for inv in self._inverters():
-            if inv.ecu.raw:
-                by_ecu.setdefault(inv.ecu.raw, []).append(inv.uid)
-        for eid, uids in sorted(by_ecu.items()):
-            self.publisher.publish(ecu_entity(eid, self.cfg.sid), len(uids), {"inverters": sorted(uids)})
-
     def _publish(self, uids: Iterable[str] | None = None) -> None:
         """Publish the sensors of ``uids`` (default: every inverter) from what is stored."""
-        wanted = None if uids is None else set(uids)
-        tz = self._tz()
-        largest = self.largest_attributes if wanted is not None else (0, "")
-        for inv in self._inverters():
-            if wanted is not None and inv.uid not in wanted:
-                continue
-            record = self.store.record(inv.uid)
-            who = InverterIdentity(
-                uid=inv.uid,
-                model=inv.model,
-                ecu_id=inv.ecu.raw,
-                channels=channel_count(inv.channels, record.detail, record.batch),
-            )
-            states = inverter_states(who, record.detail, record.batch, tz)
-            specs = entity_specs(who.uid, who.model, who.channels, who.ecu_id, self.cfg.sid)
-            entities = {spec.entity_id: spec.entity for spec in specs}
-            for entity_id, (state, attributes) in states.items():
-                size = attribute_size(attributes)
-                if size > largest[0]:
-                    largest = (size, entity_id)
-                self.publisher.publish(entities[entity_id], state, attributes)
-            for stale in set(self._published.get(inv.uid, ())) - set(states):
-                self._remove_entity(stale)
-            self._published[inv.uid] = list(states)
-        self.largest_attributes = largest
-        self._publish_ecus()
-        if wanted is None and largest[0]:
-            self.log(
-                f"Published {sum(len(ids) for ids in self._published.values())} inverter entities;"
-                f" largest attributes {largest[0]} bytes ({largest[1]})"
-            )
+        report = self.sensors.publish(self.site, self._tz(), uids).report()
+        if report is not None:
+            self.log(report)
