@@ -32,6 +32,7 @@ from apsystems.common.months import zone_or
 from apsystems.ha.publisher import publisher_for
 from apsystems.ha.support import (
     NamespaceShare,
+    for_system,
     forward_library_logs,
     log_version,
     state_dir,
@@ -45,16 +46,14 @@ from apsystems.household.rounds import Call, Round, Step, close_calls, first_cal
 from apsystems.household.share import household_entity
 from apsystems.household.sharing import build_share
 from apsystems.household.store import METER_TYPE, DeviceRecord, HouseholdStore, found_devices
+from apsystems.inverters.config import SCAN_EVENT as INVERTER_SCAN_EVENT
 from apsystems.inverters.jobs import local_day
-from apsystems.inverters.site_store import Discovery, SiteInfo, SiteStore
+from apsystems.inverters.site_store import DISCOVERY_RETRY_S, DISCOVERY_STEP_S, Discovery, SiteInfo, SiteStore
 from apsystems.production.share import NAMESPACE
 
 SCAN_EVENT = "apsystems_scan_household"
-INVERTER_SCAN_EVENT = "apsystems_scan_inverters"
 # After the production and inverter apps, whose discovery writes the shared site file.
 DISCOVERY_DELAY_S = 30
-DISCOVERY_RETRY_S = 1800
-DISCOVERY_STEP_S = 1  # the second discovery call, in a callback of its own
 AFTER_INVERTER_SCAN_S = 15
 TICK_S = 60
 ROUND_STEP_S = 1  # the rest of a round after a slow answer, in a callback of its own
@@ -127,17 +126,12 @@ class HouseholdApp(Hass):
         if not self.scan("start") and not self.store.discovered and not self._scan_continues:
             self.run_in(self._first_discovery, DISCOVERY_RETRY_S)
 
-    def _for_this_system(self, data: Any) -> bool:
-        """An event without ``sid`` is for every system; one with another sid is not ours."""
-        sid = data.get("sid") if isinstance(data, dict) else None
-        return sid is None or str(sid).strip().lower() == self.cfg.sid.lower()
-
     def _on_scan(self, event_type: str, data: Any, **_kwargs: Any) -> None:
-        if self._for_this_system(data):
+        if for_system(data, self.cfg.sid):
             self.scan(f"event {event_type}")
 
     def _on_inverter_scan(self, event_type: str, data: Any, **_kwargs: Any) -> None:
-        if self._for_this_system(data):
+        if for_system(data, self.cfg.sid):
             self.run_in(self._later_scan, AFTER_INVERTER_SCAN_S, origin=f"after {event_type}")
 
     def _later_scan(self, **kwargs: Any) -> None:

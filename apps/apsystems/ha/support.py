@@ -136,6 +136,21 @@ def app_logger(app: Hass) -> Callable[[str, str], None]:
     return log
 
 
+def for_system(data: Any, sid: str) -> bool:
+    """Whether an event is for system ``sid``: one without ``sid`` is for every system."""
+    wanted = data.get("sid") if isinstance(data, dict) else None
+    return wanted is None or str(wanted).strip().lower() == sid.lower()
+
+
+IDLE_STATES = (None, "unknown", "unavailable")
+
+
+def pressed(old: Any, new: Any) -> bool:
+    """Whether an ``input_button``'s state change is a press: a press changes the button's
+    timestamp; HA coming back (from unavailable) is no press."""
+    return new not in IDLE_STATES and old not in ("unavailable", new)
+
+
 LIBRARY_LOGGER = "apsystems"
 
 

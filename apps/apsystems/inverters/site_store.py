@@ -22,6 +22,8 @@ from apsystems.common.json_file import read_json_object, write_json_atomic
 
 _LOGGER = logging.getLogger(__name__)
 FORMAT_VERSION = 1
+DISCOVERY_RETRY_S = 1800  # after a refused or failed discovery step
+DISCOVERY_STEP_S = 1  # the second discovery call, in a callback of its own
 
 
 @dataclass(frozen=True)
