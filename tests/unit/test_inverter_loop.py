@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from apsystems.api.errors import RateLimitedError
 from apsystems.api.records import BatchPower, EcuDevices, InverterInfo, parse_ecu_ref
 from apsystems.budget.pacing import CallDecision
 from apsystems.inverters.jobs import next_job_run
 from apsystems.inverters.loop import (
     FailureStreak,
     JobRun,
+    Readings,
     batch_by_inverter,
     batch_eids,
     inverters_of,
@@ -23,6 +26,7 @@ from apsystems.inverters.loop import (
     run_step,
 )
 from apsystems.inverters.site_store import SiteInfo
+from apsystems.inverters.store import InverterStore
 from apsystems.production.tracker import Outcome
 
 DAY = date(2027, 6, 15)
@@ -187,3 +191,34 @@ def test_an_extra_batch_asks_no_gate_per_call() -> None:
     run, _ = run_to_the_end(JobRun.start("extra batch", ["e1", "e2"], DAY), gate, SlowCloud(0.1, Outcome("ok")), log)
     assert gate.asked == [] and run.read == 2
     assert run.report() == f"Extra batch power: 2 of 2 ECU(s) read for {DAY}"
+
+
+class TelemetryCloud:
+    """The two calls the jobs make; ``error`` makes every call fail with it."""
+
+    def __init__(self, batch: BatchPower, error: Exception | None = None) -> None:
+        self.batch, self.error = batch, error
+
+    def batch_power(self, sid: str, eid: str, day: date) -> BatchPower:
+        if self.error is not None:
+            raise self.error
+        return self.batch
+
+    def inverter_energy_minutely(self, sid: str, uid: str, day: date) -> Any:
+        raise self.error or RuntimeError("not in this test")
+
+
+def test_readings_keep_batch_answers_in_the_store(tmp_path: Path) -> None:
+    ecu = parse_ecu_ref("216000000101")
+    a = InverterInfo("703000000001", "DS3", ecu)
+    site = SiteInfo("B0XD123A3BHJ", "Europe/Berlin", 1.0, (ecu,), (EcuDevices(ecu, 0, None, (a,)),), "")
+    batch = BatchPower(("12:00",), {(a.uid, 1): (100.0,), (a.uid, 2): (90.0,)})
+    store = InverterStore(tmp_path / "inverters.json", "B0XD123A3BHJ")
+    cloud: Any = TelemetryCloud(batch)
+    readings = Readings(cloud, "B0XD123A3BHJ", store)
+    call = readings.for_run(JobRun.start("batch", [ecu.eid], DAY), site)
+    assert call(ecu.eid, DAY).kind == "ok"
+    assert store.records[a.uid].batch is not None and store.records[a.uid].detail is None
+    cloud.error = RateLimitedError(7002, "too fast")
+    assert readings.for_run(JobRun.start("detail", [a.uid], DAY), site)(a.uid, DAY).kind == "rate_limited"
+    assert call(ecu.eid, DAY).kind == "rate_limited"

@@ -16,10 +16,13 @@ from datetime import date
 from time import monotonic
 from typing import Generic, TypeVar
 
+from apsystems.api.client import ApsystemsClient
+from apsystems.api.errors import ApsystemsError
 from apsystems.api.records import BatchPower
 from apsystems.inverters.site_store import SiteInfo, SpendingGate
-from apsystems.inverters.telemetry import SourceData, from_batch
-from apsystems.production.tracker import Outcome
+from apsystems.inverters.store import InverterStore
+from apsystems.inverters.telemetry import SourceData, from_batch, from_minutely
+from apsystems.production.tracker import Outcome, outcome_of
 
 T = TypeVar("T")
 
@@ -157,6 +160,39 @@ def run_step(
     result = run_slice(run.items, attempt, streak, purpose=run.purpose, log=log, label=run.label, clock=clock)
     rest = replace(run, items=tuple(result.rest), failures=streak.count, read=run.read + len(result.done))
     return rest, result.done
+
+
+class Readings:
+    """The jobs' two calls, each answer kept in the store (which is saved once a slice)."""
+
+    def __init__(self, client: ApsystemsClient, sid: str, store: InverterStore) -> None:
+        self.client, self.sid, self.store = client, sid, store
+
+    def for_run(self, run: JobRun, site: SiteInfo | None) -> Callable[[str, date], Outcome]:
+        """The call each item of ``run`` takes: batch power per ECU, else an inverter's detail."""
+        if not run.per_ecu:
+            return self.detail
+        return lambda eid, day: self.batch(site, eid, day)
+
+    def detail(self, uid: str, day: date) -> Outcome:
+        """One inverter's minutely detail of ``day``."""
+        try:
+            minutely = self.client.inverter_energy_minutely(self.sid, uid, day)
+        except ApsystemsError as exc:
+            return outcome_of(exc)
+        self.store.record(uid).detail = from_minutely(minutely, day)
+        return Outcome("ok")
+
+    def batch(self, site: SiteInfo | None, eid: str, day: date) -> Outcome:
+        """Batch power of ``day`` for every inverter of ECU ``eid``."""
+        try:
+            batch = self.client.batch_power(self.sid, eid, day)
+        except ApsystemsError as exc:
+            return outcome_of(exc)
+        if site is not None:
+            for uid, data in batch_by_inverter(site, eid, batch, day).items():
+                self.store.record(uid).batch = data
+        return Outcome("ok")
 
 
 def batch_by_inverter(site: SiteInfo, eid: str, batch: BatchPower, day: date) -> dict[str, SourceData]:

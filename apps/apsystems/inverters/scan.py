@@ -12,8 +12,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from apsystems.api.errors import ApsystemsError
 from apsystems.api.records import EcuDevices, InverterInfo
-from apsystems.inverters.site_store import SiteInfo
+from apsystems.inverters.site_store import SiteInfo, SpendingGate
 from apsystems.inverters.store import InverterStore
 
 
@@ -72,6 +73,30 @@ def apply_scan(previous: SiteInfo, answer: Sequence[EcuDevices] | None, now_iso:
     added, removed, kept, changed = diff_inverters(previous.inverters, listed)
     site = replace(previous, devices=devices, discovered_at=now_iso)
     return ScanResult(site, True, "ok", added, removed, kept, changed)
+
+
+def read_list(
+    gate: SpendingGate,
+    fetch: Callable[[], Sequence[EcuDevices]],
+    site: SiteInfo,
+    now_iso: str,
+    what: str,
+    warn: Callable[[str], None],
+) -> ScanResult | None:
+    """A scan of ``site``: its inverter list (``fetch``), one call under the budget's ``discovery`` gate.
+
+    None when the budget refused; a failed call is a result that changes nothing.
+    """
+    answer = None
+    with gate.spending(1, "discovery") as decision:
+        if not decision.allowed:
+            warn(f"{what} refused by the API budget: {decision.reason}")
+            return None
+        try:
+            answer = fetch()
+        except ApsystemsError as exc:
+            warn(f"{what} failed: {exc}")
+    return apply_scan(site, answer, now_iso)
 
 
 # What the API really returns as an inverter uid or an ECU id: letters and digits. Anything else
