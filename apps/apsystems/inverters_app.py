@@ -1,9 +1,10 @@
 """AppDaemon app: per-inverter sensors, inverter discovery, stale clean-up, scan and refresh.
 
-The logic lives in the ``inverters`` package (``entities``, ``telemetry``, ``scan``,
-``store``, ``jobs``); this class schedules, asks the
-budget app before every call, and publishes. Every call goes through the budget app's
-``spending`` gate and its call hook, so the ledger sees everything.
+The logic lives in the ``inverters`` package, without AppDaemon: ``site_store`` (discovery),
+``scan`` (the list's changes and the site's adoption), ``loop`` (a job's slices, retries and
+calls), ``sensors`` (publishing and removals), ``store``, ``jobs``, ``telemetry``. This class
+schedules, hands a job's progress from callback to callback, and logs. Every call goes
+through the budget app's ``spending`` gate and its call hook, so the ledger sees everything.
 
 Jobs (times in the system's local time zone, see ``inverters.jobs``):
 
@@ -13,9 +14,10 @@ Jobs (times in the system's local time zone, see ``inverters.jobs``):
   install shows values at once; same calls, only earlier: 12:30 is then skipped today);
 * ``batch_time`` (23:00): batch power per ECU, one call each, purpose ``batch``;
 * every ``batch_every`` seconds in the solar window: batch power again, but only from the
-  month's projected surplus (``extra_batch_room``), purpose ``poll``, so it is paced with,
-  and never ahead of, production polling;
+  month's projected surplus (``extra_batch_room``), purpose ``extra_poll``, so it is paced
+  with, and never ahead of, production polling;
 * scan (event ``apsystems_scan_inverters`` or ``scan_button``): the inverter list, one call;
+  an inverter (or a whole ECU) no longer listed loses its entities, never on an empty list;
 * refresh (event ``apsystems_refresh_inverters`` or ``refresh_button``): detail now for
   every inverter (or the ``uid`` given in the event), one ``manual`` decision for all.
 """
@@ -23,46 +25,47 @@ Jobs (times in the system's local time zone, see ``inverters.jobs``):
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, tzinfo
+from functools import partial
 from typing import Any
 
 from appdaemon.plugins.hass.hassapi import Hass
 
-from apsystems.api.errors import ApsystemsError
 from apsystems.common.months import zone_or
 from apsystems.ha.publisher import publisher_for
-from apsystems.ha.support import forward_library_logs, log_version, state_dir, stop_library_logs
+from apsystems.ha.support import (
+    app_logger,
+    for_system,
+    forward_library_logs,
+    log_version,
+    pressed,
+    state_dir,
+    stop_library_logs,
+)
 from apsystems.ha.wiring import budget_client, find_budget
-from apsystems.inverters.config import LABEL, InvertersConfig, parse_inverters_args
+from apsystems.inverters.config import LABEL, REFRESH_EVENT, SCAN_EVENT, InvertersConfig, parse_inverters_args
 from apsystems.inverters.entities import refresh_button, scan_button
 from apsystems.inverters.jobs import extra_batch_room, local_day, next_job_run
 from apsystems.inverters.loop import (
     PREPAID,
     JobRun,
-    batch_by_inverter,
+    Readings,
     batch_eids,
     inverters_of,
     refresh_targets,
     requested_uids,
     run_step,
 )
-from apsystems.inverters.scan import adopt_site, apply_scan
+from apsystems.inverters.scan import adopt_site, read_list
 from apsystems.inverters.sensors import InverterSensors
-from apsystems.inverters.site_store import Discovery, SiteInfo, SiteStore
+from apsystems.inverters.site_store import DISCOVERY_RETRY_S, DISCOVERY_STEP_S, Discovery, SiteInfo, SiteStore
 from apsystems.inverters.store import InverterStore
-from apsystems.inverters.telemetry import from_minutely
-from apsystems.production.tracker import Outcome, outcome_of
 
-SCAN_EVENT = "apsystems_scan_inverters"
-REFRESH_EVENT = "apsystems_refresh_inverters"
 # The production app discovers 5 s after its start; waiting a little longer lets this app
 # read the site file it wrote instead of spending two more calls on the same answer.
 DISCOVERY_DELAY_S = 20
-DISCOVERY_RETRY_S = 1800
-DISCOVERY_STEP_S = 1  # the second discovery call, in a callback of its own
 CATCH_UP_DELAY_S = 30
-IDLE_STATES = (None, "unknown", "unavailable")
 
 
 class InvertersApp(Hass):
@@ -87,6 +90,8 @@ class InvertersApp(Hass):
         self.site: SiteInfo | None = self.site_store.load(self.cfg.sid)
         self.discovery = Discovery(self.cfg.sid)
         self.sensors = InverterSensors(self.publisher, self.cfg.sid, self.store, self.log)
+        self.readings = Readings(self.client, self.cfg.sid, self.store)
+        self._log_line = app_logger(self)
         self._timers: dict[str, str] = {}
         if self.site is not None:
             self._adopt(self.site)
@@ -161,16 +166,16 @@ class InvertersApp(Hass):
 
     def _daily_job(self, **kwargs: Any) -> None:
         job = str(kwargs.get("job"))
-        try:
-            with self._lock:
-                if job == "detail":
-                    self._run_detail()
-                else:
-                    self._run_batch(extra=False)
-        except Exception as exc:  # never let one bad day stop the app
-            self.log(f"The {job} job failed unexpectedly: {exc!r}", level="ERROR")
-        finally:
-            self._arm(job)
+        self._guarded(f"The {job} job", self._run_detail if job == "detail" else self._run_batch)
+        self._arm(job)  # never let one bad day stop the app
+
+    def _guarded(self, what: str, work: Callable[[], object]) -> None:
+        """``work`` under the app's lock; an unexpected error is a log line, never the app's end."""
+        with self._lock:
+            try:
+                work()
+            except Exception as exc:
+                self.log(f"{what} failed unexpectedly: {exc!r}", level="ERROR")
 
     def _first_discovery(self, **_kwargs: Any) -> None:
         with self._lock:
@@ -228,11 +233,7 @@ class InvertersApp(Hass):
 
     def scan(self, origin: str = "request") -> None:
         """Re-read the inverter list (one call) and add or remove inverters' entities."""
-        with self._lock:
-            try:
-                self._scan(origin)
-            except Exception as exc:
-                self.log(f"Inverter scan failed unexpectedly: {exc!r}", level="ERROR")
+        self._guarded("Inverter scan", lambda: self._scan(origin))
 
     def _scan(self, origin: str) -> None:
         if self.site is None:
@@ -240,16 +241,12 @@ class InvertersApp(Hass):
             if self._discover() is None:
                 self._timers["discovery"] = self.run_in(self._first_discovery, DISCOVERY_STEP_S)
             return
-        answer = None
-        with self.budget.spending(1, "discovery") as decision:
-            if not decision.allowed:
-                self.log(f"Inverter scan ({origin}) refused by the API budget: {decision.reason}", level="WARNING")
-                return
-            try:
-                answer = self.client.inverters(self.cfg.sid)
-            except ApsystemsError as exc:
-                self.log(f"Inverter scan ({origin}) failed: {exc}", level="WARNING")
-        result = apply_scan(self.site, answer, self._now().isoformat())
+        fetch = partial(self.client.inverters, self.cfg.sid)
+        result = read_list(
+            self.budget, fetch, self.site, self._now().isoformat(), f"Inverter scan ({origin})", self._warn
+        )
+        if result is None:
+            return
         if not result.accepted:
             self.log(f"Inverter scan ({origin}) changed nothing: {result.reason}", level="WARNING")
             return
@@ -279,16 +276,12 @@ class InvertersApp(Hass):
         due = self.budget.detail_due([inv.uid for inv in self.site.inverters])
         self._step(JobRun.start("detail", due, today))
 
-    def _log_line(self, message: str, level: str) -> None:
-        self.log(message, level=level)
-
     def _step(self, run: JobRun) -> None:
         """One slice of a job's run (one slow answer per callback at most); the rest in a
         callback of its own, the report when the run is over."""
-        call = self._batch_call if run.per_ecu else self._detail_call
         done: list[str] = []
         try:
-            run, done = run_step(run, self.budget, call, self._log_line)
+            run, done = run_step(run, self.budget, self.readings.for_run(run, self.site), self._log_line)
         finally:
             self.store.save()
             self._publish(inverters_of(self.site, done) if run.per_ecu else done)
@@ -299,74 +292,35 @@ class InvertersApp(Hass):
 
     def _continue(self, **kwargs: Any) -> None:
         run: JobRun = kwargs["progress"]
-        with self._lock:
-            try:
-                self._step(run)
-            except Exception as exc:  # never let one bad answer stop the app
-                self.log(f"Inverter {run.purpose} failed unexpectedly: {exc!r}", level="ERROR")
+        self._guarded(f"Inverter {run.purpose}", lambda: self._step(run))
 
-    def _detail_call(self, uid: str, day: date) -> Outcome:
-        try:
-            minutely = self.client.inverter_energy_minutely(self.cfg.sid, uid, day)
-        except ApsystemsError as exc:
-            return outcome_of(exc)
-        self.store.record(uid).detail = from_minutely(minutely, day)
-        return Outcome("ok")
-
-    def _batch_call(self, eid: str, day: date) -> Outcome:
-        try:
-            batch = self.client.batch_power(self.cfg.sid, eid, day)
-        except ApsystemsError as exc:
-            return outcome_of(exc)
-        if self.site is not None:
-            for uid, data in batch_by_inverter(self.site, eid, batch, day).items():
-                self.store.record(uid).batch = data
-        return Outcome("ok")
-
-    def _run_batch(self, *, extra: bool) -> None:
+    def _run_batch(self) -> None:
         today = self._today()
-        if not extra:
-            self.store.jobs["batch"] = today.isoformat()
-            self.store.save()
-        if self.site is None or not self._budget_allows_job("batch_power"):
-            return
-        eids = batch_eids(self.site)
-        if extra:
-            with self.budget.spending(len(eids), "extra_poll") as decision:
-                if not decision.allowed:
-                    return
-            # the calls were allowed together; each ECU is asked in its own slice if answers are slow
-        self._step(JobRun.start(PREPAID if extra else "batch", eids, today))
+        self.store.jobs["batch"] = today.isoformat()
+        self.store.save()
+        if self.site is not None and self._budget_allows_job("batch_power"):
+            self._step(JobRun.start("batch", batch_eids(self.site), today))
 
     def _extra_batch_tick(self, **_kwargs: Any) -> None:
-        with self._lock:
-            try:
-                self._extra_batch()
-            except Exception as exc:
-                self.log(f"Extra batch poll failed unexpectedly: {exc!r}", level="ERROR")
+        self._guarded("Extra batch poll", self._extra_batch)
 
     def _extra_batch(self) -> None:
-        if self.site is None or not self._budget_allows_job("batch_power"):
-            return
-        now = self._now()
-        if not self._window_open(now):
-            return
         eids = batch_eids(self.site)
-        if not eids:
+        if not eids or not self._budget_allows_job("batch_power") or not self._window_open(self._now()):
             return
         room, why = extra_batch_room(self.budget.plan(), len(eids))
         if not room:
             self.log(f"No extra batch poll: {why}", level="DEBUG")
             return
-        self._run_batch(extra=True)
+        with self.budget.spending(len(eids), "extra_poll") as decision:
+            if not decision.allowed:
+                return
+        # the calls were allowed together; each ECU is asked in its own slice if answers are slow
+        self._step(JobRun.start(PREPAID, eids, self._today()))
 
     def refresh(self, uids: Iterable[str] | None = None, origin: str = "request") -> None:
         """Detail now for ``uids`` (default: every inverter), if the budget allows them all."""
-        with self._lock:
-            try:
-                self._refresh(None if uids is None else list(uids), origin)
-            except Exception as exc:
-                self.log(f"Manual refresh failed unexpectedly: {exc!r}", level="ERROR")
+        self._guarded("Manual refresh", lambda: self._refresh(None if uids is None else list(uids), origin))
 
     def _refresh(self, uids: list[str] | None, origin: str) -> None:
         if self.site is None:
@@ -389,31 +343,22 @@ class InvertersApp(Hass):
 
     # ---- HA triggers -----------------------------------------------------------------------
 
-    def _for_this_system(self, data: Any) -> bool:
-        sid = data.get("sid") if isinstance(data, dict) else None
-        return sid is None or str(sid).strip().lower() == self.cfg.sid.lower()
-
     def _on_scan_event(self, event_type: str, data: Any, **_kwargs: Any) -> None:
-        if self._for_this_system(data):
+        if for_system(data, self.cfg.sid):
             self.scan(origin=f"event {event_type}")
 
     def _on_refresh_event(self, event_type: str, data: Any, **_kwargs: Any) -> None:
-        if not self._for_this_system(data):
+        if not for_system(data, self.cfg.sid):
             return
         raw = data.get("uid") if isinstance(data, dict) else None
         self.refresh(requested_uids(raw), origin=f"event {event_type}")
 
-    @staticmethod
-    def _pressed(old: Any, new: Any) -> bool:
-        """A press changes the button's timestamp; HA coming back (from unavailable) is no press."""
-        return new not in IDLE_STATES and old not in ("unavailable", new)
-
     def _on_scan_button(self, entity: str, attribute: str, old: Any, new: Any, **_kwargs: Any) -> None:
-        if self._pressed(old, new):
+        if pressed(old, new):
             self.scan(origin=entity)
 
     def _on_refresh_button(self, entity: str, attribute: str, old: Any, new: Any, **_kwargs: Any) -> None:
-        if self._pressed(old, new):
+        if pressed(old, new):
             self.refresh(origin=entity)
 
     # ---- publishing ------------------------------------------------------------------------
