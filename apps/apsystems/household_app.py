@@ -36,7 +36,7 @@ from apsystems.ha.support import (
     forward_library_logs,
     log_version,
     state_dir,
-    stop_library_logs,
+    stop_app,
 )
 from apsystems.ha.wiring import budget_client, find_budget
 from apsystems.household import reader
@@ -100,10 +100,7 @@ class HouseholdApp(Hass):
         self.log(f"Meters app ready: {self._describe()}")
 
     def terminate(self) -> None:
-        stop_library_logs(self)
-        client = getattr(self, "client", None)
-        if client is not None:
-            client.close()
+        stop_app(self)
 
     # ---- time ------------------------------------------------------------------------------
 

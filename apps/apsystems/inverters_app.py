@@ -41,7 +41,7 @@ from apsystems.ha.support import (
     log_version,
     pressed,
     state_dir,
-    stop_library_logs,
+    stop_app,
 )
 from apsystems.ha.wiring import budget_client, find_budget
 from apsystems.inverters.config import LABEL, REFRESH_EVENT, SCAN_EVENT, InvertersConfig, parse_inverters_args
@@ -117,10 +117,7 @@ class InvertersApp(Hass):
         )
 
     def terminate(self) -> None:
-        stop_library_logs(self)
-        client = getattr(self, "client", None)  # absent when initialize() failed
-        if client is not None:
-            client.close()
+        stop_app(self)
 
     # ---- time ------------------------------------------------------------------------------
 

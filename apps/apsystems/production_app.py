@@ -23,7 +23,7 @@ from apsystems.ha.support import (
     forward_library_logs,
     log_version,
     state_dir,
-    stop_library_logs,
+    stop_app,
 )
 from apsystems.ha.wiring import budget_client, configured_client
 from apsystems.inverters.scan import checked_site
@@ -84,13 +84,7 @@ class ProductionApp(Hass):
         self.check.on_event("button check", {})
 
     def terminate(self) -> None:
-        stop_library_logs(self)
-        check = getattr(self, "check", None)  # None when initialize() failed
-        if check is not None:
-            check.close()
-        client = getattr(self, "client", None)  # None when initialize() failed
-        if client is not None:
-            client.close()
+        stop_app(self, "check", "client")
 
     # ---- the loop --------------------------------------------------------------------
 

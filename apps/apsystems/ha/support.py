@@ -200,6 +200,17 @@ def stop_library_logs(app: Hass) -> None:
     library.setLevel(min(remaining) if remaining else logging.NOTSET)
 
 
+def stop_app(app: Hass, *parts: str) -> None:
+    """What ``terminate`` does in an app that calls the API: the library's log records no longer
+    sent to it, then its ``parts`` (attribute names; default its client) closed. Safe after a
+    failed ``initialize()``, which leaves them unset."""
+    stop_library_logs(app)
+    for name in parts or ("client",):
+        part = getattr(app, name, None)
+        if part is not None:
+            part.close()
+
+
 _warned_once: set[str] = set()
 _warned_once_lock = threading.Lock()
 
