@@ -48,7 +48,14 @@ from apsystems.household.sharing import build_share
 from apsystems.household.store import METER_TYPE, DeviceRecord, HouseholdStore, found_devices
 from apsystems.inverters.config import SCAN_EVENT as INVERTER_SCAN_EVENT
 from apsystems.inverters.jobs import local_day
-from apsystems.inverters.site_store import DISCOVERY_RETRY_S, DISCOVERY_STEP_S, Discovery, SiteInfo, SiteStore
+from apsystems.inverters.site_store import (
+    DISCOVERY_RETRY_S,
+    DISCOVERY_STEP_S,
+    Discovery,
+    SiteInfo,
+    SiteStore,
+    zone_name,
+)
 from apsystems.production.share import NAMESPACE
 
 SCAN_EVENT = "apsystems_scan_household"
@@ -109,8 +116,8 @@ class HouseholdApp(Hass):
         return now
 
     def _tz(self) -> tzinfo:
-        name = (self.site.timezone if self.site else None) or str(self.budget.site_time_zone)
-        return zone_or(name, str(self.budget.site_time_zone), self._warn)
+        fallback = str(self.budget.site_time_zone)
+        return zone_or(zone_name(self.site, fallback), fallback, self._warn)
 
     def _describe(self) -> str:
         if not self.store.discovered:

@@ -59,7 +59,14 @@ from apsystems.inverters.loop import (
 )
 from apsystems.inverters.scan import adopt_site, read_list
 from apsystems.inverters.sensors import InverterSensors
-from apsystems.inverters.site_store import DISCOVERY_RETRY_S, DISCOVERY_STEP_S, Discovery, SiteInfo, SiteStore
+from apsystems.inverters.site_store import (
+    DISCOVERY_RETRY_S,
+    DISCOVERY_STEP_S,
+    Discovery,
+    SiteInfo,
+    SiteStore,
+    zone_name,
+)
 from apsystems.inverters.store import InverterStore
 
 # The production app discovers 5 s after its start; waiting a little longer lets this app
@@ -126,9 +133,7 @@ class InvertersApp(Hass):
         return now
 
     def _tz_name(self) -> str:
-        if self.site is not None and self.site.timezone:
-            return self.site.timezone
-        return str(self.budget.site_time_zone)
+        return zone_name(self.site, str(self.budget.site_time_zone))
 
     def _tz(self) -> tzinfo:
         return zone_or(self._tz_name(), str(self.budget.site_time_zone), self._warn)

@@ -103,6 +103,11 @@ class SiteInfo:
         )
 
 
+def zone_name(site: SiteInfo | None, fallback: str) -> str:
+    """The system's time zone: the discovered site's, else ``fallback`` (the budget app's)."""
+    return (site.timezone if site is not None else None) or fallback
+
+
 def site_from_api(details: SystemDetails, devices: tuple[EcuDevices, ...], sid: str, now_iso: str) -> SiteInfo:
     return SiteInfo(
         sid=details.sid or sid,
