@@ -16,7 +16,7 @@ from apsystems.api.client import ApsystemsClient
 from apsystems.common.months import zone_or
 from apsystems.ha.publisher import publisher_for
 from apsystems.ha.recorder_access import plugin_endpoint
-from apsystems.ha.support import Notifier, app_logger, forward_library_logs, log_version, state_dir, stop_library_logs
+from apsystems.ha.support import Notifier, app_logger, forward_library_logs, log_version, state_dir, stop_app
 from apsystems.ha.wiring import configured_client
 from apsystems.history.config import LABEL, HistoryConfig, parse_history_args
 from apsystems.history.entities import history_entity
@@ -75,10 +75,7 @@ class HistoryApp(Hass):
         return now.date()
 
     def terminate(self) -> None:
-        stop_library_logs(self)
-        client = getattr(self, "client", None)
-        if client is not None:
-            client.close()
+        stop_app(self)
 
     # ---- callbacks ----------------------------------------------------------------------------
 

@@ -32,10 +32,11 @@ from apsystems.common.months import zone_or
 from apsystems.ha.publisher import publisher_for
 from apsystems.ha.support import (
     NamespaceShare,
+    for_system,
     forward_library_logs,
     log_version,
     state_dir,
-    stop_library_logs,
+    stop_app,
 )
 from apsystems.ha.wiring import budget_client, find_budget
 from apsystems.household import reader
@@ -45,16 +46,21 @@ from apsystems.household.rounds import Call, Round, Step, close_calls, first_cal
 from apsystems.household.share import household_entity
 from apsystems.household.sharing import build_share
 from apsystems.household.store import METER_TYPE, DeviceRecord, HouseholdStore, found_devices
+from apsystems.inverters.config import SCAN_EVENT as INVERTER_SCAN_EVENT
 from apsystems.inverters.jobs import local_day
-from apsystems.inverters.site_store import Discovery, SiteInfo, SiteStore
+from apsystems.inverters.site_store import (
+    DISCOVERY_RETRY_S,
+    DISCOVERY_STEP_S,
+    Discovery,
+    SiteInfo,
+    SiteStore,
+    zone_name,
+)
 from apsystems.production.share import NAMESPACE
 
 SCAN_EVENT = "apsystems_scan_household"
-INVERTER_SCAN_EVENT = "apsystems_scan_inverters"
 # After the production and inverter apps, whose discovery writes the shared site file.
 DISCOVERY_DELAY_S = 30
-DISCOVERY_RETRY_S = 1800
-DISCOVERY_STEP_S = 1  # the second discovery call, in a callback of its own
 AFTER_INVERTER_SCAN_S = 15
 TICK_S = 60
 ROUND_STEP_S = 1  # the rest of a round after a slow answer, in a callback of its own
@@ -101,10 +107,7 @@ class HouseholdApp(Hass):
         self.log(f"Meters app ready: {self._describe()}")
 
     def terminate(self) -> None:
-        stop_library_logs(self)
-        client = getattr(self, "client", None)
-        if client is not None:
-            client.close()
+        stop_app(self)
 
     # ---- time ------------------------------------------------------------------------------
 
@@ -113,8 +116,8 @@ class HouseholdApp(Hass):
         return now
 
     def _tz(self) -> tzinfo:
-        name = (self.site.timezone if self.site else None) or str(self.budget.site_time_zone)
-        return zone_or(name, str(self.budget.site_time_zone), lambda m: self.log(m, level="WARNING"))
+        fallback = str(self.budget.site_time_zone)
+        return zone_or(zone_name(self.site, fallback), fallback, self._warn)
 
     def _describe(self) -> str:
         if not self.store.discovered:
@@ -127,17 +130,12 @@ class HouseholdApp(Hass):
         if not self.scan("start") and not self.store.discovered and not self._scan_continues:
             self.run_in(self._first_discovery, DISCOVERY_RETRY_S)
 
-    def _for_this_system(self, data: Any) -> bool:
-        """An event without ``sid`` is for every system; one with another sid is not ours."""
-        sid = data.get("sid") if isinstance(data, dict) else None
-        return sid is None or str(sid).strip().lower() == self.cfg.sid.lower()
-
     def _on_scan(self, event_type: str, data: Any, **_kwargs: Any) -> None:
-        if self._for_this_system(data):
+        if for_system(data, self.cfg.sid):
             self.scan(f"event {event_type}")
 
     def _on_inverter_scan(self, event_type: str, data: Any, **_kwargs: Any) -> None:
-        if self._for_this_system(data):
+        if for_system(data, self.cfg.sid):
             self.run_in(self._later_scan, AFTER_INVERTER_SCAN_S, origin=f"after {event_type}")
 
     def _later_scan(self, **kwargs: Any) -> None:
@@ -168,8 +166,13 @@ class HouseholdApp(Hass):
         scan always asks it."""
         started = monotonic()
         site = self.site_store.load(self.cfg.sid)
-        if site is None:
-            if self._discover_site(origin) is not None:  # the site is complete: its file is written
+        if site is None:  # no other app has written it: one call per callback, the scan goes on in the next
+            step = self.discovery.budgeted_step(
+                self.budget, self.client, self._now().isoformat(), what=f"Meter scan ({origin})", warn=self._warn
+            )
+            if step.site is not None:
+                self.site_store.save(step.site)
+            if not step.failed:
                 self._continue_scan(origin)
             return False
         meter_ids: tuple[str, ...] = ()
@@ -199,24 +202,6 @@ class HouseholdApp(Hass):
             f" removed {', '.join(d.eid for d in gone) or 'none'}"
         )
         return True
-
-    def _discover_site(self, origin: str) -> SiteInfo | None:
-        """The system's details and inverter list when no other app has written them: one call per
-        callback (the scan goes on in the next one while a step is left)."""
-        with self.budget.spending(1, "discovery") as decision:
-            if not decision.allowed:
-                self.log(f"Meter scan ({origin}) postponed by the API budget: {decision.reason}", level="WARNING")
-                return None
-            try:
-                site = self.discovery.step(self.client, self._now().isoformat())
-            except ApsystemsError as exc:
-                self.log(f"Meter scan ({origin}) failed, trying again later: {exc}", level="WARNING")
-                return None
-        if site is None:
-            self._continue_scan(origin)
-            return None
-        self.site_store.save(site)
-        return site
 
     def _seed_and_read(self, records: list[DeviceRecord], started: float) -> None:
         """New devices: their lifetime from the cloud's summary, then a first read (discovery calls)."""

@@ -1,9 +1,10 @@
 """AppDaemon app: per-inverter sensors, inverter discovery, stale clean-up, scan and refresh.
 
-The logic lives in the ``inverters`` package (``entities``, ``telemetry``, ``scan``,
-``store``, ``jobs``); this class schedules, asks the
-budget app before every call, and publishes. Every call goes through the budget app's
-``spending`` gate and its call hook, so the ledger sees everything.
+The logic lives in the ``inverters`` package, without AppDaemon: ``site_store`` (discovery),
+``scan`` (the list's changes and the site's adoption), ``loop`` (a job's slices, retries and
+calls), ``sensors`` (publishing and removals), ``store``, ``jobs``, ``telemetry``. This class
+schedules, hands a job's progress from callback to callback, and logs. Every call goes
+through the budget app's ``spending`` gate and its call hook, so the ledger sees everything.
 
 Jobs (times in the system's local time zone, see ``inverters.jobs``):
 
@@ -13,9 +14,10 @@ Jobs (times in the system's local time zone, see ``inverters.jobs``):
   install shows values at once; same calls, only earlier: 12:30 is then skipped today);
 * ``batch_time`` (23:00): batch power per ECU, one call each, purpose ``batch``;
 * every ``batch_every`` seconds in the solar window: batch power again, but only from the
-  month's projected surplus (``extra_batch_room``), purpose ``poll``, so it is paced with,
-  and never ahead of, production polling;
+  month's projected surplus (``extra_batch_room``), purpose ``extra_poll``, so it is paced
+  with, and never ahead of, production polling;
 * scan (event ``apsystems_scan_inverters`` or ``scan_button``): the inverter list, one call;
+  an inverter (or a whole ECU) no longer listed loses its entities, never on an empty list;
 * refresh (event ``apsystems_refresh_inverters`` or ``refresh_button``): detail now for
   every inverter (or the ``uid`` given in the event), one ``manual`` decision for all.
 """
@@ -23,55 +25,54 @@ Jobs (times in the system's local time zone, see ``inverters.jobs``):
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, tzinfo
+from functools import partial
 from typing import Any
 
 from appdaemon.plugins.hass.hassapi import Hass
 
-from apsystems.api.errors import ApsystemsError
-from apsystems.api.records import InverterInfo, channels_for_model
 from apsystems.common.months import zone_or
 from apsystems.ha.publisher import publisher_for
-from apsystems.ha.support import forward_library_logs, log_version, state_dir, stop_library_logs
-from apsystems.ha.wiring import budget_client, find_budget
-from apsystems.inverters.config import LABEL, InvertersConfig, parse_inverters_args
-from apsystems.inverters.entities import (
-    InverterIdentity,
-    channel_count,
-    ecu_entity,
-    entity_ids,
-    entity_specs,
-    inverter_states,
-    refresh_button,
-    scan_button,
+from apsystems.ha.support import (
+    app_logger,
+    for_system,
+    forward_library_logs,
+    log_version,
+    pressed,
+    state_dir,
+    stop_app,
 )
+from apsystems.ha.wiring import budget_client, find_budget
+from apsystems.inverters.config import LABEL, REFRESH_EVENT, SCAN_EVENT, InvertersConfig, parse_inverters_args
+from apsystems.inverters.entities import refresh_button, scan_button
 from apsystems.inverters.jobs import extra_batch_room, local_day, next_job_run
 from apsystems.inverters.loop import (
-    FailureStreak,
-    SliceResult,
-    batch_by_inverter,
+    PREPAID,
+    JobRun,
+    Readings,
     batch_eids,
     inverters_of,
     refresh_targets,
     requested_uids,
-    run_slice,
+    run_step,
 )
-from apsystems.inverters.scan import apply_scan, checked_site
-from apsystems.inverters.site_store import Discovery, SiteInfo, SiteStore
+from apsystems.inverters.scan import adopt_site, read_list
+from apsystems.inverters.sensors import InverterSensors
+from apsystems.inverters.site_store import (
+    DISCOVERY_RETRY_S,
+    DISCOVERY_STEP_S,
+    Discovery,
+    SiteInfo,
+    SiteStore,
+    zone_name,
+)
 from apsystems.inverters.store import InverterStore
-from apsystems.inverters.telemetry import attribute_size, from_minutely
-from apsystems.production.tracker import Outcome, outcome_of
 
-SCAN_EVENT = "apsystems_scan_inverters"
-REFRESH_EVENT = "apsystems_refresh_inverters"
 # The production app discovers 5 s after its start; waiting a little longer lets this app
 # read the site file it wrote instead of spending two more calls on the same answer.
 DISCOVERY_DELAY_S = 20
-DISCOVERY_RETRY_S = 1800
-DISCOVERY_STEP_S = 1  # the second discovery call, in a callback of its own
 CATCH_UP_DELAY_S = 30
-IDLE_STATES = (None, "unknown", "unavailable")
 
 
 class InvertersApp(Hass):
@@ -95,9 +96,10 @@ class InvertersApp(Hass):
         self.store = InverterStore(folder / f"inverters_{sid}.json", self.cfg.sid)
         self.site: SiteInfo | None = self.site_store.load(self.cfg.sid)
         self.discovery = Discovery(self.cfg.sid)
-        self._published: dict[str, list[str]] = {}
+        self.sensors = InverterSensors(self.publisher, self.cfg.sid, self.store, self.log)
+        self.readings = Readings(self.client, self.cfg.sid, self.store)
+        self._log_line = app_logger(self)
         self._timers: dict[str, str] = {}
-        self.largest_attributes: tuple[int, str] = (0, "")
         if self.site is not None:
             self._adopt(self.site)
             self._publish()  # last known values first: HA forgets set_state entities on restart
@@ -122,10 +124,7 @@ class InvertersApp(Hass):
         )
 
     def terminate(self) -> None:
-        stop_library_logs(self)
-        client = getattr(self, "client", None)  # absent when initialize() failed
-        if client is not None:
-            client.close()
+        stop_app(self)
 
     # ---- time ------------------------------------------------------------------------------
 
@@ -134,9 +133,7 @@ class InvertersApp(Hass):
         return now
 
     def _tz_name(self) -> str:
-        if self.site is not None and self.site.timezone:
-            return self.site.timezone
-        return str(self.budget.site_time_zone)
+        return zone_name(self.site, str(self.budget.site_time_zone))
 
     def _tz(self) -> tzinfo:
         return zone_or(self._tz_name(), str(self.budget.site_time_zone), self._warn)
@@ -171,16 +168,16 @@ class InvertersApp(Hass):
 
     def _daily_job(self, **kwargs: Any) -> None:
         job = str(kwargs.get("job"))
-        try:
-            with self._lock:
-                if job == "detail":
-                    self._run_detail()
-                else:
-                    self._run_batch(extra=False)
-        except Exception as exc:  # never let one bad day stop the app
-            self.log(f"The {job} job failed unexpectedly: {exc!r}", level="ERROR")
-        finally:
-            self._arm(job)
+        self._guarded(f"The {job} job", self._run_detail if job == "detail" else self._run_batch)
+        self._arm(job)  # never let one bad day stop the app
+
+    def _guarded(self, what: str, work: Callable[[], object]) -> None:
+        """``work`` under the app's lock; an unexpected error is a log line, never the app's end."""
+        with self._lock:
+            try:
+                work()
+            except Exception as exc:
+                self.log(f"{what} failed unexpectedly: {exc!r}", level="ERROR")
 
     def _first_discovery(self, **_kwargs: Any) -> None:
         with self._lock:
@@ -204,17 +201,12 @@ class InvertersApp(Hass):
         app has written it meanwhile, else one call per callback (None: a step is left)."""
         site = self.site_store.load(self.cfg.sid)
         if site is None:
-            with self.budget.spending(1, "discovery") as decision:
-                if not decision.allowed:
-                    self.log(f"Discovery postponed by the API budget: {decision.reason}", level="WARNING")
-                    return False
-                try:
-                    site = self.discovery.step(self.client, self._now().isoformat())
-                except ApsystemsError as exc:
-                    self.log(f"Discovery failed, trying again later: {exc}", level="WARNING")
-                    return False
-            if site is None:
-                return None
+            step = self.discovery.budgeted_step(
+                self.budget, self.client, self._now().isoformat(), what="Discovery", warn=self._warn
+            )
+            if step.site is None:
+                return None if step.pending else False
+            site = step.site
             self.site_store.save(site)
         self._adopt(site)
         self.store.save()
@@ -226,17 +218,13 @@ class InvertersApp(Hass):
 
     def _adopt(self, site: SiteInfo) -> None:
         """Take ``site`` as the truth: identities, orphans' clean-up, the budget's fleet."""
-        site = checked_site(site, self._warn)
-        self.site = site
-        for inv in site.inverters:
-            record = self.store.record(inv.uid)
-            record.model, record.ecu_id = inv.model, inv.ecu.raw
-        listed = {inv.uid for inv in site.inverters}
-        orphans = sorted(set(self.store.records) - listed)
-        if listed and orphans:  # an empty list never removes anything
+        adoption = adopt_site(site, self.store, self._warn)
+        self.site = site = adoption.site
+        if adoption.orphans:
+            orphans = adoption.orphans
             self.log(f"Removing {len(orphans)} inverter(s) no longer in the list: {', '.join(orphans)}")
             for uid in orphans:
-                self._remove_inverter(uid)
+                self.sensors.remove_inverter(uid)
             self.store.save()
         self.budget.set_site(
             inverters=len(site.inverters),
@@ -247,11 +235,7 @@ class InvertersApp(Hass):
 
     def scan(self, origin: str = "request") -> None:
         """Re-read the inverter list (one call) and add or remove inverters' entities."""
-        with self._lock:
-            try:
-                self._scan(origin)
-            except Exception as exc:
-                self.log(f"Inverter scan failed unexpectedly: {exc!r}", level="ERROR")
+        self._guarded("Inverter scan", lambda: self._scan(origin))
 
     def _scan(self, origin: str) -> None:
         if self.site is None:
@@ -259,51 +243,24 @@ class InvertersApp(Hass):
             if self._discover() is None:
                 self._timers["discovery"] = self.run_in(self._first_discovery, DISCOVERY_STEP_S)
             return
-        answer = None
-        with self.budget.spending(1, "discovery") as decision:
-            if not decision.allowed:
-                self.log(f"Inverter scan ({origin}) refused by the API budget: {decision.reason}", level="WARNING")
-                return
-            try:
-                answer = self.client.inverters(self.cfg.sid)
-            except ApsystemsError as exc:
-                self.log(f"Inverter scan ({origin}) failed: {exc}", level="WARNING")
-        result = apply_scan(self.site, answer, self._now().isoformat())
+        fetch = partial(self.client.inverters, self.cfg.sid)
+        result = read_list(
+            self.budget, fetch, self.site, self._now().isoformat(), f"Inverter scan ({origin})", self._warn
+        )
+        if result is None:
+            return
         if not result.accepted:
             self.log(f"Inverter scan ({origin}) changed nothing: {result.reason}", level="WARNING")
             return
         self.site_store.save(result.site)
         for inv in result.removed:
-            self._remove_inverter(inv.uid)
+            self.sensors.remove_inverter(inv.uid)
         self._adopt(result.site)
         self.store.save()
         self._publish([inv.uid for inv in (*result.added, *result.changed)])
         self.log(f"Inverter scan ({origin}): {result.summary()}")
 
-    def _remove_inverter(self, uid: str) -> None:
-        record = self.store.records.get(uid)
-        ids = self._published.pop(uid, None)
-        if ids is None:
-            model = record.model if record else None
-            channels = channel_count(channels_for_model(model), record.detail if record else None)
-            if record is not None:
-                channels = channel_count(channels, record.batch)
-            ids = entity_ids(uid, model, channels)
-        for entity_id in ids:
-            self._remove_entity(entity_id)
-        self.store.forget([uid])
-        self.log(f"Removed inverter {uid} and its {len(ids)} entities")
-
-    def _remove_entity(self, entity_id: str) -> None:
-        self.publisher.remove(entity_id)
-
     # ---- telemetry -------------------------------------------------------------------------
-
-    def _inverters(self) -> tuple[InverterInfo, ...]:
-        return self.site.inverters if self.site is not None else ()
-
-    def _batch_eids(self) -> list[str]:
-        return batch_eids(self.site)
 
     def _budget_allows_job(self, setting: str) -> bool:
         """The budget app plans a fixed job only when its setting is on; so do we."""
@@ -318,169 +275,60 @@ class InvertersApp(Hass):
         if not self._budget_allows_job("inverter_detail"):
             self.log("Inverter detail is off in the budget app (inverter_detail: false); skipping")
             return
-        due = self.budget.detail_due([inv.uid for inv in self._inverters()])
-        fetched = self._fetch_details(due, today, purpose="detail")
-        self.log(f"Inverter detail: {len(fetched)} of {len(due)} due inverter(s) read for {today}")
+        due = self.budget.detail_due([inv.uid for inv in self.site.inverters])
+        self._step(JobRun.start("detail", due, today))
 
-    def _log_line(self, message: str, level: str) -> None:
-        self.log(message, level=level)
-
-    def _fetch_details(self, uids: list[str], day: date, *, purpose: str, failures: int = 0) -> list[str]:
-        """One call per inverter, each through the budget; one slow answer per callback at most."""
-        streak = FailureStreak(failures)
-
-        def attempt(uid: str) -> Outcome | None:
-            with self.budget.spending(1, purpose) as decision:
-                if not decision.allowed:
-                    self.log(f"Stopping {purpose}: {decision.reason}")
-                    return None
-                return self._detail_call(uid, day)
-
-        result: SliceResult[str] = SliceResult()
+    def _step(self, run: JobRun) -> None:
+        """One slice of a job's run (one slow answer per callback at most); the rest in a
+        callback of its own, the report when the run is over."""
+        done: list[str] = []
         try:
-            result = run_slice(uids, attempt, streak, purpose=purpose, log=self._log_line)
-            if result.rest:
-                self.run_in(
-                    self._continue_details,
-                    1,
-                    uids=result.rest,
-                    day=day.isoformat(),
-                    purpose=purpose,
-                    failures=streak.count,
-                )
+            run, done = run_step(run, self.budget, self.readings.for_run(run, self.site), self._log_line)
         finally:
             self.store.save()
-            self._publish(result.done)
-        return result.done
+            self._publish(inverters_of(self.site, done) if run.per_ecu else done)
+        if run.items:
+            self.run_in(self._continue, 1, progress=run)
+        else:
+            self.log(run.report())
 
-    def _continue_details(self, **kwargs: Any) -> None:
-        with self._lock:
-            try:
-                self._fetch_details(
-                    list(kwargs["uids"]),
-                    date.fromisoformat(kwargs["day"]),
-                    purpose=kwargs["purpose"],
-                    failures=int(kwargs.get("failures", 0)),
-                )
-            except Exception as exc:  # never let one bad answer stop the app
-                self.log(f"Inverter {kwargs.get('purpose')} failed unexpectedly: {exc!r}", level="ERROR")
+    def _continue(self, **kwargs: Any) -> None:
+        run: JobRun = kwargs["progress"]
+        self._guarded(f"Inverter {run.purpose}", lambda: self._step(run))
 
-    def _detail_call(self, uid: str, day: date) -> Outcome:
-        try:
-            minutely = self.client.inverter_energy_minutely(self.cfg.sid, uid, day)
-        except ApsystemsError as exc:
-            return outcome_of(exc)
-        self.store.record(uid).detail = from_minutely(minutely, day)
-        return Outcome("ok")
-
-    def _batch_call(self, eid: str, day: date) -> Outcome:
-        try:
-            batch = self.client.batch_power(self.cfg.sid, eid, day)
-        except ApsystemsError as exc:
-            return outcome_of(exc)
-        if self.site is not None:
-            for uid, data in batch_by_inverter(self.site, eid, batch, day).items():
-                self.store.record(uid).batch = data
-        return Outcome("ok")
-
-    def _run_batch(self, *, extra: bool) -> None:
+    def _run_batch(self) -> None:
         today = self._today()
-        if not extra:
-            self.store.jobs["batch"] = today.isoformat()
-            self.store.save()
-        if self.site is None or not self._budget_allows_job("batch_power"):
-            return
-        eids = self._batch_eids()
-        if extra:
-            with self.budget.spending(len(eids), "extra_poll") as decision:
-                if not decision.allowed:
-                    return
-            # the calls were allowed together; each ECU is asked in its own slice if answers are slow
-        self._batches(eids, today, extra=extra, wanted=len(eids))
-
-    def _batches(
-        self, eids: list[str], day: date, *, extra: bool, wanted: int, failures: int = 0, read: int = 0
-    ) -> None:
-        """Batch power per ECU: the daily job asks the budget for each, an extra poll asked for all."""
-        purpose = "extra batch" if extra else "batch"
-        streak = FailureStreak(failures)
-
-        def attempt(eid: str) -> Outcome | None:
-            if extra:
-                return self._batch_call(eid, day)
-            with self.budget.spending(1, "batch") as decision:
-                if not decision.allowed:
-                    self.log(f"Stopping batch: {decision.reason}")
-                    return None
-                return self._batch_call(eid, day)
-
-        result = run_slice(eids, attempt, streak, purpose=purpose, log=self._log_line, label=lambda eid: f"ECU {eid}")
-        read += len(result.done)
+        self.store.jobs["batch"] = today.isoformat()
         self.store.save()
-        self._publish(inverters_of(self.site, result.done))
-        if result.rest:
-            self.run_in(
-                self._continue_batches,
-                1,
-                eids=result.rest,
-                day=day.isoformat(),
-                extra=extra,
-                wanted=wanted,
-                failures=streak.count,
-                read=read,
-            )
-            return
-        self.log(f"{'Extra batch' if extra else 'Batch'} power: {read} of {wanted} ECU(s) read for {day}")
-
-    def _continue_batches(self, **kwargs: Any) -> None:
-        with self._lock:
-            try:
-                self._batches(
-                    list(kwargs["eids"]),
-                    date.fromisoformat(kwargs["day"]),
-                    extra=bool(kwargs.get("extra", False)),
-                    wanted=int(kwargs.get("wanted", 0)),
-                    failures=int(kwargs.get("failures", 0)),
-                    read=int(kwargs.get("read", 0)),
-                )
-            except Exception as exc:  # never let one bad answer stop the app
-                self.log(f"Inverter batch failed unexpectedly: {exc!r}", level="ERROR")
+        if self.site is not None and self._budget_allows_job("batch_power"):
+            self._step(JobRun.start("batch", batch_eids(self.site), today))
 
     def _extra_batch_tick(self, **_kwargs: Any) -> None:
-        with self._lock:
-            try:
-                self._extra_batch()
-            except Exception as exc:
-                self.log(f"Extra batch poll failed unexpectedly: {exc!r}", level="ERROR")
+        self._guarded("Extra batch poll", self._extra_batch)
 
     def _extra_batch(self) -> None:
-        if self.site is None or not self._budget_allows_job("batch_power"):
-            return
-        now = self._now()
-        if not self._window_open(now):
-            return
-        eids = self._batch_eids()
-        if not eids:
+        eids = batch_eids(self.site)
+        if not eids or not self._budget_allows_job("batch_power") or not self._window_open(self._now()):
             return
         room, why = extra_batch_room(self.budget.plan(), len(eids))
         if not room:
             self.log(f"No extra batch poll: {why}", level="DEBUG")
             return
-        self._run_batch(extra=True)
+        with self.budget.spending(len(eids), "extra_poll") as decision:
+            if not decision.allowed:
+                return
+        # the calls were allowed together; each ECU is asked in its own slice if answers are slow
+        self._step(JobRun.start(PREPAID, eids, self._today()))
 
     def refresh(self, uids: Iterable[str] | None = None, origin: str = "request") -> None:
         """Detail now for ``uids`` (default: every inverter), if the budget allows them all."""
-        with self._lock:
-            try:
-                self._refresh(None if uids is None else list(uids), origin)
-            except Exception as exc:
-                self.log(f"Manual refresh failed unexpectedly: {exc!r}", level="ERROR")
+        self._guarded("Manual refresh", lambda: self._refresh(None if uids is None else list(uids), origin))
 
     def _refresh(self, uids: list[str] | None, origin: str) -> None:
         if self.site is None:
             self.log(f"Manual refresh ({origin}): the system is not discovered yet", level="WARNING")
             return
-        targets, unknown = refresh_targets([inv.uid for inv in self._inverters()], uids)
+        targets, unknown = refresh_targets([inv.uid for inv in self.site.inverters], uids)
         if unknown:
             self.log(f"Manual refresh ({origin}): unknown inverter(s) {', '.join(unknown)}", level="WARNING")
         if not targets:
@@ -493,79 +341,32 @@ class InvertersApp(Hass):
                 level="WARNING",
             )
             return
-        done = self._fetch_details(targets, self._today(), purpose="manual")
-        self.log(f"Manual refresh ({origin}): {len(done)} of {len(targets)} inverter(s) read")
+        self._step(JobRun.start("manual", targets, self._today(), origin))
 
     # ---- HA triggers -----------------------------------------------------------------------
 
-    def _for_this_system(self, data: Any) -> bool:
-        sid = data.get("sid") if isinstance(data, dict) else None
-        return sid is None or str(sid).strip().lower() == self.cfg.sid.lower()
-
     def _on_scan_event(self, event_type: str, data: Any, **_kwargs: Any) -> None:
-        if self._for_this_system(data):
+        if for_system(data, self.cfg.sid):
             self.scan(origin=f"event {event_type}")
 
     def _on_refresh_event(self, event_type: str, data: Any, **_kwargs: Any) -> None:
-        if not self._for_this_system(data):
+        if not for_system(data, self.cfg.sid):
             return
         raw = data.get("uid") if isinstance(data, dict) else None
         self.refresh(requested_uids(raw), origin=f"event {event_type}")
 
-    @staticmethod
-    def _pressed(old: Any, new: Any) -> bool:
-        """A press changes the button's timestamp; HA coming back (from unavailable) is no press."""
-        return new not in IDLE_STATES and old not in ("unavailable", new)
-
     def _on_scan_button(self, entity: str, attribute: str, old: Any, new: Any, **_kwargs: Any) -> None:
-        if self._pressed(old, new):
+        if pressed(old, new):
             self.scan(origin=entity)
 
     def _on_refresh_button(self, entity: str, attribute: str, old: Any, new: Any, **_kwargs: Any) -> None:
-        if self._pressed(old, new):
+        if pressed(old, new):
             self.refresh(origin=entity)
 
     # ---- publishing ------------------------------------------------------------------------
 
-    def _publish_ecus(self) -> None:
-        """One sensor per ECU: its inverter count, with their uids."""
-        by_ecu: dict[str, list[str]] = {}
-        for inv in self._inverters():
-            if inv.ecu.raw:
-                by_ecu.setdefault(inv.ecu.raw, []).append(inv.uid)
-        for eid, uids in sorted(by_ecu.items()):
-            self.publisher.publish(ecu_entity(eid, self.cfg.sid), len(uids), {"inverters": sorted(uids)})
-
     def _publish(self, uids: Iterable[str] | None = None) -> None:
         """Publish the sensors of ``uids`` (default: every inverter) from what is stored."""
-        wanted = None if uids is None else set(uids)
-        tz = self._tz()
-        largest = self.largest_attributes if wanted is not None else (0, "")
-        for inv in self._inverters():
-            if wanted is not None and inv.uid not in wanted:
-                continue
-            record = self.store.record(inv.uid)
-            who = InverterIdentity(
-                uid=inv.uid,
-                model=inv.model,
-                ecu_id=inv.ecu.raw,
-                channels=channel_count(inv.channels, record.detail, record.batch),
-            )
-            states = inverter_states(who, record.detail, record.batch, tz)
-            specs = entity_specs(who.uid, who.model, who.channels, who.ecu_id, self.cfg.sid)
-            entities = {spec.entity_id: spec.entity for spec in specs}
-            for entity_id, (state, attributes) in states.items():
-                size = attribute_size(attributes)
-                if size > largest[0]:
-                    largest = (size, entity_id)
-                self.publisher.publish(entities[entity_id], state, attributes)
-            for stale in set(self._published.get(inv.uid, ())) - set(states):
-                self._remove_entity(stale)
-            self._published[inv.uid] = list(states)
-        self.largest_attributes = largest
-        self._publish_ecus()
-        if wanted is None and largest[0]:
-            self.log(
-                f"Published {sum(len(ids) for ids in self._published.values())} inverter entities;"
-                f" largest attributes {largest[0]} bytes ({largest[1]})"
-            )
+        report = self.sensors.publish(self.site, self._tz(), uids).report()
+        if report is not None:
+            self.log(report)

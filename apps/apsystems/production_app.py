@@ -23,7 +23,7 @@ from apsystems.ha.support import (
     forward_library_logs,
     log_version,
     state_dir,
-    stop_library_logs,
+    stop_app,
 )
 from apsystems.ha.wiring import budget_client, configured_client
 from apsystems.inverters.scan import checked_site
@@ -84,13 +84,7 @@ class ProductionApp(Hass):
         self.check.on_event("button check", {})
 
     def terminate(self) -> None:
-        stop_library_logs(self)
-        check = getattr(self, "check", None)  # None when initialize() failed
-        if check is not None:
-            check.close()
-        client = getattr(self, "client", None)  # None when initialize() failed
-        if client is not None:
-            client.close()
+        stop_app(self, "check", "client")
 
     # ---- the loop --------------------------------------------------------------------
 
@@ -168,18 +162,13 @@ class ProductionApp(Hass):
 
     def _discover(self, now: datetime) -> bool | None:
         """One discovery call; True once the site is known, None while a step is left, False on failure."""
-        with self.budget.spending(1, "discovery") as decision:
-            if not decision.allowed:
-                return False
-            try:
-                site = self.discovery.step(self.tracker.client, now.isoformat())
-            except Exception as exc:  # typed API errors and network failures alike: try again later
-                self.log(f"Discovery failed, trying again later: {exc}", level="WARNING")
-                return False
-        if site is None:
-            return None
-        self.store.save(site)
-        self._adopt_site(site)
+        step = self.discovery.budgeted_step(
+            self.budget, self.tracker.client, now.isoformat(), what="Discovery", warn=self._warn, quiet_refusal=True
+        )
+        if step.site is None:
+            return None if step.pending else False
+        self.store.save(step.site)
+        self._adopt_site(step.site)
         return True
 
     def _adopt_site(self, site: SiteInfo) -> None:

@@ -108,7 +108,8 @@ async def retained(broker: Mosquitto, topic: str = "#") -> dict[str, str]:
 
 
 def ecu_of(cloud: FakeCloud) -> dict[str, str]:
-    return {inv.uid: ecu.eid for ecu in cloud.site.ecus for inv in ecu.inverters}
+    """uid -> ECU of every listed inverter."""
+    return {inv.uid: ecu.eid for ecu in cloud.site.ecus for inv in ecu.inverters if inv.listed}
 
 
 def object_ids(inv: InverterSpec) -> set[str]:
@@ -193,6 +194,18 @@ async def test_large_site_configs_states_button_and_removal(
     assert not set(configs(messages)) & object_ids(gone)  # empty retained configs: HA removes them
     assert not [t for t in messages if t.startswith(f"apsystems/apsystems_inverter_{gone.uid}_")]
     check_inverter_configs(large, configs(messages))
+
+    # an ECU whose inverters all leave the list loses its sensor, and HA with it the ECU's device
+    empty = large.site.ecus[2]
+    for inv in [i for i in empty.inverters if i.listed]:
+        large.remove_inverter(inv.uid)
+    await press(ad, broker, f"apsystems/apsystems_{sid}_scan_inverters/press", large, "inverters", 1)
+    messages = await retained(broker)
+    assert f"apsystems_ecu_{empty.eid.lower()}_inverters" not in configs(messages)
+    assert not [t for t in messages if t.startswith(f"apsystems/apsystems_ecu_{empty.eid.lower()}_")]
+    assert len(set(ecu_of(large).values())) == 2
+    check_inverter_configs(large, configs(messages))
+    assert any(f"Removed the sensor of ECU {empty.eid}" in line for line in ad.app_log(INVERTERS))
 
 
 async def test_one_ecu_site_and_a_broker_restart_loses_nothing(

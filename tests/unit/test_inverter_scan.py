@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from apsystems.api.errors import NetworkError
 from apsystems.api.records import EcuDevices, InverterInfo, parse_ecu_ref
-from apsystems.inverters.scan import apply_scan, diff_inverters
+from apsystems.budget.pacing import CallDecision
+from apsystems.inverters.scan import adopt_site, apply_scan, diff_inverters, read_list
 from apsystems.inverters.site_store import SiteInfo
+from apsystems.inverters.store import InverterStore
 
 ECU1 = parse_ecu_ref("216000000101")
 ECU2 = parse_ecu_ref("216000000102")
@@ -82,3 +89,51 @@ def test_ids_the_api_should_never_send_are_refused_with_a_log_line() -> None:
     assert len(warnings) == 2 and "'../../../escaped'" in warnings[0] + warnings[1]
     clean = site(good)
     assert checked_site(clean, warnings.append) is clean
+
+
+def test_adopting_a_site_records_identities_and_names_the_orphans(tmp_path: Path) -> None:
+    store = InverterStore(tmp_path / "inverters.json", "B0XD123A3BHJ")
+    store.record("9").model = "QS1"  # kept from a list that had it
+    adoption = adopt_site(site(inv("1"), inv("2", "QS1", "216000000102"), inv("../x")), store, list[str]().append)
+    assert [i.uid for i in adoption.site.inverters] == ["1", "2"]  # checked: an id the API never sends is dropped
+    assert adoption.orphans == ("9",)
+    assert (store.records["2"].model, store.records["2"].ecu_id) == ("QS1", "216000000102")
+    assert "9" in store.records  # removing is the caller's (with the entities)
+
+
+def test_adopting_an_empty_list_names_no_orphan(tmp_path: Path) -> None:
+    store = InverterStore(tmp_path / "inverters.json", "B0XD123A3BHJ")
+    store.record("1")
+    assert adopt_site(site(), store, list[str]().append).orphans == ()
+    assert adopt_site(site(inv("../x")), store, list[str]().append).orphans == ()  # nothing valid left is empty too
+
+
+class Gate:
+    def __init__(self, allowed: bool) -> None:
+        self.allowed = allowed
+
+    @contextmanager
+    def spending(self, cost: int, purpose: str) -> Iterator[CallDecision]:
+        assert (cost, purpose) == (1, "discovery")
+        yield CallDecision(self.allowed, False, "ok" if self.allowed else "no room")
+
+
+def test_a_scan_reads_the_list_once_under_the_gate() -> None:
+    before, lines = site(inv("1"), inv("2")), list[str]()
+    asked: list[int] = []
+
+    def fetch() -> tuple[EcuDevices, ...]:
+        asked.append(1)
+        return devices(inv("2"))
+
+    assert read_list(Gate(False), fetch, before, NOW, "Inverter scan (x)", lines.append) is None
+    assert asked == [] and lines == ["Inverter scan (x) refused by the API budget: no room"]
+    result = read_list(Gate(True), fetch, before, NOW, "Inverter scan (x)", lines.append)
+    assert result is not None and [i.uid for i in result.removed] == ["1"] and asked == [1]
+
+    def failing() -> tuple[EcuDevices, ...]:
+        raise NetworkError("timed out")
+
+    result = read_list(Gate(True), failing, before, NOW, "Inverter scan (x)", lines.append)
+    assert result is not None and not result.accepted and result.removed == ()
+    assert lines[-1] == "Inverter scan (x) failed: timed out"

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+from apsystems.api.errors import NetworkError
 from apsystems.api.records import EcuDevices, SystemDetails, parse_system_details
-from apsystems.inverters.site_store import Discovery
+from apsystems.budget.pacing import CallDecision
+from apsystems.inverters.site_store import Discovery, DiscoveryStep
 from apsystems.inverters.store import InverterStore
 from apsystems.inverters.telemetry import Latest, SourceData
 
@@ -86,3 +91,56 @@ def test_discovery_spends_one_call_per_step(tmp_path: Path) -> None:
     pending_after_list = discovery.pending
     assert calls == ["details", "inverters"] and not pending_after_list
     assert site is not None and site.sid == "AZ12649A3DFF" and site.timezone == "Europe/Berlin"
+
+
+class Gate:
+    """The budget's gate: allows while ``allowed``, and remembers what was asked."""
+
+    def __init__(self, allowed: bool = True) -> None:
+        self.allowed = allowed
+        self.asked: list[tuple[int, str]] = []
+
+    @contextmanager
+    def spending(self, cost: int, purpose: str) -> Iterator[CallDecision]:
+        self.asked.append((cost, purpose))
+        yield CallDecision(self.allowed, False, "ok" if self.allowed else "quota reached")
+
+
+class FlakyClient:
+    """Details fine; the inverter list fails once with ``error``, then answers."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error: Exception | None = error
+
+    def system_details(self, sid: str) -> SystemDetails:
+        return parse_system_details({"sid": sid, "timezone": "Europe/Berlin", "capacity": "2.4", "ecu": []})
+
+    def inverters(self, sid: str) -> list[EcuDevices]:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+        return []
+
+
+def test_a_budgeted_discovery_step_logs_refusals_and_failures() -> None:
+    lines: list[str] = []
+    gate, discovery = Gate(), Discovery("AZ12649A3DFF")
+    client: Any = FlakyClient(NetworkError("timed out"))  # the two calls discovery makes
+
+    def step(what: str = "Discovery", *, quiet_refusal: bool = False) -> DiscoveryStep:
+        return discovery.budgeted_step(
+            gate, client, "2027-06-01T12:00:00+00:00", what=what, warn=lines.append, quiet_refusal=quiet_refusal
+        )
+
+    first = step()
+    assert first.pending and not first.failed and gate.asked == [(1, "discovery")]
+    failed = step("Meter scan (start)")
+    assert failed.failed and not failed.pending and discovery.pending  # the same step again next time
+    assert lines == ["Meter scan (start) failed, trying again later: timed out"]
+    gate.allowed = False
+    assert step(quiet_refusal=True).failed and len(lines) == 1  # the budget app tells about its refusals
+    assert step().failed and lines[-1] == "Discovery postponed by the API budget: quota reached"
+    gate.allowed = True
+    done = step()
+    assert done.site is not None and done.site.sid == "AZ12649A3DFF" and not done.pending
+    assert len(gate.asked) == 5

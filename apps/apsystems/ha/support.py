@@ -136,6 +136,21 @@ def app_logger(app: Hass) -> Callable[[str, str], None]:
     return log
 
 
+def for_system(data: Any, sid: str) -> bool:
+    """Whether an event is for system ``sid``: one without ``sid`` is for every system."""
+    wanted = data.get("sid") if isinstance(data, dict) else None
+    return wanted is None or str(wanted).strip().lower() == sid.lower()
+
+
+IDLE_STATES = (None, "unknown", "unavailable")
+
+
+def pressed(old: Any, new: Any) -> bool:
+    """Whether an ``input_button``'s state change is a press: a press changes the button's
+    timestamp; HA coming back (from unavailable) is no press."""
+    return new not in IDLE_STATES and old not in ("unavailable", new)
+
+
 LIBRARY_LOGGER = "apsystems"
 
 
@@ -183,6 +198,17 @@ def stop_library_logs(app: Hass) -> None:
         library.removeHandler(handler)
     remaining = [h.level for h in library.handlers if isinstance(h, _AppLogHandler)]
     library.setLevel(min(remaining) if remaining else logging.NOTSET)
+
+
+def stop_app(app: Hass, *parts: str) -> None:
+    """What ``terminate`` does in an app that calls the API: the library's log records no longer
+    sent to it, then its ``parts`` (attribute names; default its client) closed. Safe after a
+    failed ``initialize()``, which leaves them unset."""
+    stop_library_logs(app)
+    for name in parts or ("client",):
+        part = getattr(app, name, None)
+        if part is not None:
+            part.close()
 
 
 _warned_once: set[str] = set()

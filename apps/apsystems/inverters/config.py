@@ -11,6 +11,8 @@ from apsystems.common.args import CREDENTIAL_KEYS, PUBLISH_KEYS, Credentials, ch
 
 KEYS = CREDENTIAL_KEYS | PUBLISH_KEYS | {"detail_time", "batch_time", "batch_every", "scan_button", "refresh_button"}
 LABEL = "inverter app"
+SCAN_EVENT = "apsystems_scan_inverters"  # the meters app scans too, a little later
+REFRESH_EVENT = "apsystems_refresh_inverters"
 DEFAULT_DETAIL_TIME = time(12, 30)
 DEFAULT_BATCH_TIME = time(23, 0)
 DEFAULT_BATCH_EVERY_S = 3600

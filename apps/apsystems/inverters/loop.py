@@ -4,21 +4,25 @@ A job calls the API once per inverter (detail) or per ECU (batch). A callback th
 two slow answers nears AppDaemon's 10 s warning, so a slice stops as soon as it has run for
 ``SLICE_S``: at most one slow request per callback, and the rest runs as its own callback.
 Failures in a row count across slices, so a cloud that times out on every call costs
-``MAX_FAILURES_IN_A_ROW`` calls per run, not that many per slice.
+``MAX_FAILURES_IN_A_ROW`` calls per run, not that many per slice. A ``JobRun`` carries a run
+from slice to slice, so every job goes on through one and the same callback.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from time import monotonic
 from typing import Generic, TypeVar
 
+from apsystems.api.client import ApsystemsClient
+from apsystems.api.errors import ApsystemsError
 from apsystems.api.records import BatchPower
-from apsystems.inverters.site_store import SiteInfo
-from apsystems.inverters.telemetry import SourceData, from_batch
-from apsystems.production.tracker import Outcome
+from apsystems.inverters.site_store import SiteInfo, SpendingGate
+from apsystems.inverters.store import InverterStore
+from apsystems.inverters.telemetry import SourceData, from_batch, from_minutely
+from apsystems.production.tracker import Outcome, outcome_of
 
 T = TypeVar("T")
 
@@ -94,6 +98,101 @@ def run_slice(
             result.stopped = True
             return result
     return result
+
+
+PREPAID = "extra batch"  # its calls were allowed together before the run began
+PER_ECU = ("batch", PREPAID)
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """One run of a job between its slices: what is left to read, and how it has gone so far."""
+
+    purpose: str  # "detail", "manual" (a refresh), "batch" or "extra batch"; the budget's purpose too
+    items: tuple[str, ...]  # inverter uids, or ECU ids for a batch: those still to read
+    day: date
+    wanted: int  # items at the start
+    origin: str = ""  # who asked for a manual refresh
+    failures: int = 0  # in a row so far (``FailureStreak``)
+    read: int = 0
+
+    @classmethod
+    def start(cls, purpose: str, items: Sequence[str], day: date, origin: str = "") -> JobRun:
+        return cls(purpose, tuple(items), day, len(items), origin)
+
+    @property
+    def per_ecu(self) -> bool:
+        return self.purpose in PER_ECU
+
+    def label(self, item: str) -> str:
+        return f"ECU {item}" if self.per_ecu else item
+
+    def report(self) -> str:
+        """The line at the end of the run."""
+        if self.purpose == "manual":
+            return f"Manual refresh ({self.origin}): {self.read} of {self.wanted} inverter(s) read"
+        if self.per_ecu:
+            return f"{self.purpose.capitalize()} power: {self.read} of {self.wanted} ECU(s) read for {self.day}"
+        return f"Inverter {self.purpose}: {self.read} of {self.wanted} due inverter(s) read for {self.day}"
+
+
+def run_step(
+    run: JobRun,
+    gate: SpendingGate,
+    call: Callable[[str, date], Outcome],
+    log: Log,
+    *,
+    clock: Callable[[], float] = monotonic,
+) -> tuple[JobRun, list[str]]:
+    """One slice of ``run``, each call through the budget's gate (an extra batch's were allowed
+    together); the run as it goes on (finished when no item is left) and the items read now."""
+    streak = FailureStreak(run.failures)
+
+    def attempt(item: str) -> Outcome | None:
+        if run.purpose == PREPAID:
+            return call(item, run.day)
+        with gate.spending(1, run.purpose) as decision:
+            if not decision.allowed:
+                log(f"Stopping {run.purpose}: {decision.reason}", "INFO")
+                return None
+            return call(item, run.day)
+
+    result = run_slice(run.items, attempt, streak, purpose=run.purpose, log=log, label=run.label, clock=clock)
+    rest = replace(run, items=tuple(result.rest), failures=streak.count, read=run.read + len(result.done))
+    return rest, result.done
+
+
+class Readings:
+    """The jobs' two calls, each answer kept in the store (which is saved once a slice)."""
+
+    def __init__(self, client: ApsystemsClient, sid: str, store: InverterStore) -> None:
+        self.client, self.sid, self.store = client, sid, store
+
+    def for_run(self, run: JobRun, site: SiteInfo | None) -> Callable[[str, date], Outcome]:
+        """The call each item of ``run`` takes: batch power per ECU, else an inverter's detail."""
+        if not run.per_ecu:
+            return self.detail
+        return lambda eid, day: self.batch(site, eid, day)
+
+    def detail(self, uid: str, day: date) -> Outcome:
+        """One inverter's minutely detail of ``day``."""
+        try:
+            minutely = self.client.inverter_energy_minutely(self.sid, uid, day)
+        except ApsystemsError as exc:
+            return outcome_of(exc)
+        self.store.record(uid).detail = from_minutely(minutely, day)
+        return Outcome("ok")
+
+    def batch(self, site: SiteInfo | None, eid: str, day: date) -> Outcome:
+        """Batch power of ``day`` for every inverter of ECU ``eid``."""
+        try:
+            batch = self.client.batch_power(self.sid, eid, day)
+        except ApsystemsError as exc:
+            return outcome_of(exc)
+        if site is not None:
+            for uid, data in batch_by_inverter(site, eid, batch, day).items():
+                self.store.record(uid).batch = data
+        return Outcome("ok")
 
 
 def batch_by_inverter(site: SiteInfo, eid: str, batch: BatchPower, day: date) -> dict[str, SourceData]:

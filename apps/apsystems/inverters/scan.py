@@ -12,8 +12,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from apsystems.api.errors import ApsystemsError
 from apsystems.api.records import EcuDevices, InverterInfo
-from apsystems.inverters.site_store import SiteInfo
+from apsystems.inverters.site_store import SiteInfo, SpendingGate
+from apsystems.inverters.store import InverterStore
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,30 @@ def apply_scan(previous: SiteInfo, answer: Sequence[EcuDevices] | None, now_iso:
     return ScanResult(site, True, "ok", added, removed, kept, changed)
 
 
+def read_list(
+    gate: SpendingGate,
+    fetch: Callable[[], Sequence[EcuDevices]],
+    site: SiteInfo,
+    now_iso: str,
+    what: str,
+    warn: Callable[[str], None],
+) -> ScanResult | None:
+    """A scan of ``site``: its inverter list (``fetch``), one call under the budget's ``discovery`` gate.
+
+    None when the budget refused; a failed call is a result that changes nothing.
+    """
+    answer = None
+    with gate.spending(1, "discovery") as decision:
+        if not decision.allowed:
+            warn(f"{what} refused by the API budget: {decision.reason}")
+            return None
+        try:
+            answer = fetch()
+        except ApsystemsError as exc:
+            warn(f"{what} failed: {exc}")
+    return apply_scan(site, answer, now_iso)
+
+
 # What the API really returns as an inverter uid or an ECU id: letters and digits. Anything else
 # would make an invalid entity id, or a request path or file name outside the expected one.
 _DEVICE_ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
@@ -104,3 +130,25 @@ def checked_site(site: SiteInfo, warn: Callable[[str], None]) -> SiteInfo:
     ):
         return site
     return replace(site, ecus=ecus, devices=tuple(devices))
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """A site taken as the truth: the site as checked, and the stored inverters it no longer lists."""
+
+    site: SiteInfo
+    orphans: tuple[str, ...]  # uids whose entities and readings are to be removed
+
+
+def adopt_site(site: SiteInfo, store: InverterStore, warn: Callable[[str], None]) -> Adoption:
+    """Check ``site``, record each listed inverter's model and ECU in ``store``, and name the orphans.
+
+    An empty list never removes anything: no orphans then, whatever the store holds.
+    """
+    site = checked_site(site, warn)
+    for inv in site.inverters:
+        record = store.record(inv.uid)
+        record.model, record.ecu_id = inv.model, inv.ecu.raw
+    listed = {inv.uid for inv in site.inverters}
+    orphans = tuple(sorted(set(store.records) - listed)) if listed else ()
+    return Adoption(site, orphans)

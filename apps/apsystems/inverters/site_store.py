@@ -7,17 +7,23 @@ AppDaemon restarts, HA restarts and code reloads spend none.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from apsystems.api.client import ApsystemsClient
+from apsystems.api.errors import ApsystemsError
 from apsystems.api.records import EcuDevices, EcuRef, InverterInfo, SystemDetails, parse_ecu_ref
+from apsystems.budget.pacing import CallDecision
 from apsystems.common.entities import system_model
 from apsystems.common.json_file import read_json_object, write_json_atomic
 
 _LOGGER = logging.getLogger(__name__)
 FORMAT_VERSION = 1
+DISCOVERY_RETRY_S = 1800  # after a refused or failed discovery step
+DISCOVERY_STEP_S = 1  # the second discovery call, in a callback of its own
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,11 @@ class SiteInfo:
         )
 
 
+def zone_name(site: SiteInfo | None, fallback: str) -> str:
+    """The system's time zone: the discovered site's, else ``fallback`` (the budget app's)."""
+    return (site.timezone if site is not None else None) or fallback
+
+
 def site_from_api(details: SystemDetails, devices: tuple[EcuDevices, ...], sid: str, now_iso: str) -> SiteInfo:
     return SiteInfo(
         sid=details.sid or sid,
@@ -133,6 +144,25 @@ class SiteStore:
         write_json_atomic(self.path, info.to_dict())
 
 
+class SpendingGate(Protocol):
+    """The budget app's gate, the one part of it the inverters package needs: may calls be spent now?"""
+
+    def spending(self, cost: int, purpose: str) -> AbstractContextManager[CallDecision]: ...
+
+
+@dataclass(frozen=True)
+class DiscoveryStep:
+    """What one budgeted discovery step gave: the site once complete, else a step left or a failure."""
+
+    site: SiteInfo | None = None
+    failed: bool = False  # refused by the budget or the call failed: try again later
+
+    @property
+    def pending(self) -> bool:
+        """The details are read; the inverter list is the step left (in a callback of its own)."""
+        return self.site is None and not self.failed
+
+
 class Discovery:
     """Discovery in two steps of one call each: system details (time zone, ECUs), then the inverter list.
 
@@ -158,3 +188,29 @@ class Discovery:
         site = site_from_api(self._details, devices, self.sid, now_iso)
         self._details = None
         return site
+
+    def budgeted_step(
+        self,
+        gate: SpendingGate,
+        client: ApsystemsClient,
+        now_iso: str,
+        *,
+        what: str,
+        warn: Callable[[str], None],
+        quiet_refusal: bool = False,
+    ) -> DiscoveryStep:
+        """``step`` under the budget's ``discovery`` gate, as every app that discovers takes it.
+
+        A refusal or a failed call is a line through ``warn`` (``what`` names the work, e.g.
+        "Discovery"; ``quiet_refusal`` leaves the refusal to the budget app's own notice).
+        """
+        with gate.spending(1, "discovery") as decision:
+            if not decision.allowed:
+                if not quiet_refusal:
+                    warn(f"{what} postponed by the API budget: {decision.reason}")
+                return DiscoveryStep(failed=True)
+            try:
+                return DiscoveryStep(self.step(client, now_iso))
+            except ApsystemsError as exc:
+                warn(f"{what} failed, trying again later: {exc}")
+                return DiscoveryStep(failed=True)
