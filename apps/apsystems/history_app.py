@@ -10,14 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from appdaemon.plugins.hass.hassapi import Hass
-
 from apsystems.api.client import ApsystemsClient
 from apsystems.common.months import zone_or
-from apsystems.ha.publisher import publisher_for
 from apsystems.ha.recorder_access import plugin_endpoint
-from apsystems.ha.support import Notifier, app_logger, forward_library_logs, log_version, state_dir, stop_app
-from apsystems.ha.wiring import configured_client
+from apsystems.ha.support import CloudApp, Notifier, app_logger, forward_library_logs, log_version, state_dir
+from apsystems.ha.wiring import wire_app
 from apsystems.history.config import LABEL, HistoryConfig, parse_history_args
 from apsystems.history.entities import history_entity
 from apsystems.history.metadata import solar_statistic_id
@@ -33,7 +30,7 @@ MORE_DELAY_S = 2  # each read is one call: two keep a tick well under AppDaemon'
 EVENING_DELAY = timedelta(minutes=15)  # after the window closes, so the last hour is uploaded
 
 
-class HistoryApp(Hass):
+class HistoryApp(CloudApp):
     """Maintains ``apsystems:<sid>_solar_energy`` and publishes ``sensor.apsystems_<sid>_history``."""
 
     def initialize(self) -> None:
@@ -41,15 +38,12 @@ class HistoryApp(Hass):
         log_version(self)
         self.client: ApsystemsClient | None = None
         self.cfg: HistoryConfig
-        self.cfg, self.budget, client = configured_client(self, lambda: parse_history_args(self.args, self.today()))
+        self.cfg, self.budget, client, self.publisher = wire_app(
+            self, lambda: parse_history_args(self.args, self.today()), LABEL
+        )
         self.client = client
         self.tz = zone_or(self.budget.site_time_zone, "UTC", self._warn)
         self.entity = history_entity(self.cfg.sid)
-        try:
-            self.publisher = publisher_for(self, LABEL)
-        except ValueError as exc:
-            self.log(f"Configuration error: {exc}", level="ERROR")
-            raise
         self.notifier = Notifier(self)
         self._notified: str | None = None
         statistic_id = solar_statistic_id(self.cfg.sid)
@@ -73,9 +67,6 @@ class HistoryApp(Hass):
     def today(self) -> date:
         now: datetime = self.get_now()
         return now.date()
-
-    def terminate(self) -> None:
-        stop_app(self)
 
     # ---- callbacks ----------------------------------------------------------------------------
 

@@ -24,21 +24,18 @@ from functools import partial
 from time import monotonic
 from typing import Any
 
-from appdaemon.plugins.hass.hassapi import Hass
-
 from apsystems.api.errors import ApsystemsError
 from apsystems.common.entities import Entity
 from apsystems.common.months import zone_or
-from apsystems.ha.publisher import publisher_for
 from apsystems.ha.support import (
+    CloudApp,
     NamespaceShare,
     for_system,
     forward_library_logs,
     log_version,
     state_dir,
-    stop_app,
 )
-from apsystems.ha.wiring import budget_client, find_budget
+from apsystems.ha.wiring import wire_app
 from apsystems.household import reader
 from apsystems.household.config import LABEL, parse_household_args
 from apsystems.household.entities import meter_entities, storage_entities
@@ -71,21 +68,16 @@ def entities_of(record: DeviceRecord) -> dict[str, Entity]:
     return meter_entities(record.eid) if record.kind == "meter" else storage_entities(record.eid, record.model)
 
 
-class HouseholdApp(Hass):
+class HouseholdApp(CloudApp):
     """Publishes ``sensor.apsystems_meter_<eid>_*`` and ``sensor.apsystems_storage_<eid>_*``."""
 
     def initialize(self) -> None:
         forward_library_logs(self)
         log_version(self)
         self._lock = threading.RLock()
-        try:
-            self.cfg = parse_household_args(self.args)
-            self.publisher = publisher_for(self, LABEL)
-            self.budget = find_budget(self, self.cfg.budget)
-            self.client = budget_client(self.cfg, self.budget, self.name)
-        except ValueError as exc:
-            self.log(f"Configuration error: {exc}", level="ERROR")
-            raise
+        self.cfg, self.budget, self.client, self.publisher = wire_app(
+            self, lambda: parse_household_args(self.args), LABEL
+        )
         folder = state_dir(self, self.args)
         sid = self.cfg.sid.lower()
         self.shared = NamespaceShare(self, NAMESPACE, "meter readings")  # for the Charge HQ forwarder; no yaml edit
@@ -106,14 +98,7 @@ class HouseholdApp(Hass):
         self.run_every(self._tick, f"now+{TICK_S}", TICK_S)
         self.log(f"Meters app ready: {self._describe()}")
 
-    def terminate(self) -> None:
-        stop_app(self)
-
     # ---- time ------------------------------------------------------------------------------
-
-    def _now(self) -> datetime:
-        now: datetime = self.get_now()
-        return now
 
     def _tz(self) -> tzinfo:
         fallback = str(self.budget.site_time_zone)

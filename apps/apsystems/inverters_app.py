@@ -30,20 +30,17 @@ from datetime import date, datetime, time, tzinfo
 from functools import partial
 from typing import Any
 
-from appdaemon.plugins.hass.hassapi import Hass
-
 from apsystems.common.months import zone_or
-from apsystems.ha.publisher import publisher_for
 from apsystems.ha.support import (
+    CloudApp,
     app_logger,
     for_system,
     forward_library_logs,
     log_version,
     pressed,
     state_dir,
-    stop_app,
 )
-from apsystems.ha.wiring import budget_client, find_budget
+from apsystems.ha.wiring import wire_app
 from apsystems.inverters.config import LABEL, REFRESH_EVENT, SCAN_EVENT, InvertersConfig, parse_inverters_args
 from apsystems.inverters.entities import refresh_button, scan_button
 from apsystems.inverters.jobs import extra_batch_room, local_day, next_job_run
@@ -75,21 +72,17 @@ DISCOVERY_DELAY_S = 20
 CATCH_UP_DELAY_S = 30
 
 
-class InvertersApp(Hass):
+class InvertersApp(CloudApp):
     """Publishes ``sensor.apsystems_inverter_<uid>_*`` for every inverter of the system."""
 
     def initialize(self) -> None:
         forward_library_logs(self)
         log_version(self)
         self._lock = threading.RLock()
-        try:
-            self.cfg: InvertersConfig = parse_inverters_args(self.args)
-            self.budget = find_budget(self, self.cfg.budget)
-            self.client = budget_client(self.cfg, self.budget, self.name)
-            self.publisher = publisher_for(self, LABEL)
-        except ValueError as exc:
-            self.log(f"Configuration error: {exc}", level="ERROR")
-            raise
+        self.cfg: InvertersConfig
+        self.cfg, self.budget, self.client, self.publisher = wire_app(
+            self, lambda: parse_inverters_args(self.args), LABEL
+        )
         sid = self.cfg.sid.lower()
         folder = state_dir(self, self.args)
         self.site_store = SiteStore(folder / f"site_{sid}.json")  # shared with the production app
@@ -123,14 +116,7 @@ class InvertersApp(Hass):
             f" detail at {self.cfg.detail_time}, batch at {self.cfg.batch_time} ({self._tz_name()} time)"
         )
 
-    def terminate(self) -> None:
-        stop_app(self)
-
     # ---- time ------------------------------------------------------------------------------
-
-    def _now(self) -> datetime:
-        now: datetime = self.get_now()
-        return now
 
     def _tz_name(self) -> str:
         return zone_name(self.site, str(self.budget.site_time_zone))

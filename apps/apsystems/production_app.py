@@ -17,7 +17,6 @@ from apsystems.api.check import CHECK_EVENT
 from apsystems.api.client import ApsystemsClient
 from apsystems.common.months import zone_or
 from apsystems.ha.check import CredentialCheck
-from apsystems.ha.publisher import publisher_for
 from apsystems.ha.support import (
     NamespaceShare,
     forward_library_logs,
@@ -25,7 +24,7 @@ from apsystems.ha.support import (
     state_dir,
     stop_app,
 )
-from apsystems.ha.wiring import budget_client, configured_client
+from apsystems.ha.wiring import budget_client, wire_app
 from apsystems.inverters.scan import checked_site
 from apsystems.inverters.site_store import Discovery, SiteInfo, SiteStore
 from apsystems.production.config import LABEL, ProductionConfig, parse_production_args
@@ -47,12 +46,7 @@ class ProductionApp(Hass):
         self.shared = NamespaceShare(self, NAMESPACE, "production")  # for the Charge HQ forwarder; no yaml edit
         self.client: ApsystemsClient | None = None
         self.cfg: ProductionConfig
-        self.cfg, self.budget, client = configured_client(self, lambda: parse_production_args(self.args))
-        try:
-            self.publisher = publisher_for(self, LABEL)
-        except ValueError as exc:
-            self.log(f"Configuration error: {exc}", level="ERROR")
-            raise
+        self.cfg, self.budget, client, self.publisher = wire_app(self, lambda: parse_production_args(self.args), LABEL)
         self.client = client
         folder = state_dir(self, self.args)
         self.store = SiteStore(folder / f"site_{self.cfg.sid.lower()}.json")

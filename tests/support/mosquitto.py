@@ -106,34 +106,34 @@ class Mosquitto:
         client.connect(HOST, self.port)
         return client
 
-    def retained(self, topic: str = "#", quiet: float = 0.5, timeout: float = 10.0) -> dict[str, str]:
-        """Every retained message under ``topic`` (empty payloads are absent: the broker drops them)."""
+    def retained(self, topic: str = "#", timeout: float = 10.0) -> dict[str, str]:
+        """Every retained message under ``topic`` (empty payloads are absent: the broker drops them).
+
+        The broker sends a new subscription's retained messages before it routes anything this
+        client publishes after subscribing, so a marker published then ends the read: nothing
+        depends on how fast a loaded machine delivers them."""
         found: dict[str, str] = {}
-        last = [time.monotonic()]
-        lock = threading.Lock()
+        marker = f"test-marker/{uuid.uuid4().hex}"
+        done = threading.Event()
 
         def on_message(_client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
-            if message.retain:
-                with lock:
-                    found[message.topic] = message.payload.decode()
-                    last[0] = time.monotonic()
+            if message.topic == marker:
+                done.set()
+            elif message.retain:
+                found[message.topic] = message.payload.decode()
 
         client = self._client()
         client.on_message = on_message
-        client.subscribe(topic)
+        client.subscribe([(topic, 0), (marker, 0)])
+        client.publish(marker, "end", qos=0, retain=False)
         client.loop_start()
         try:
-            start = time.monotonic()
-            while time.monotonic() - start < timeout:
-                time.sleep(0.05)
-                with lock:
-                    if time.monotonic() - last[0] > quiet:
-                        break
+            if not done.wait(timeout):
+                raise TimeoutError(f"the broker on port {self.port} sent no end marker within {timeout} s")
         finally:
             client.loop_stop()
             client.disconnect()
-        with lock:
-            return dict(found)
+        return dict(found)
 
     def publish(self, topic: str, payload: str, retain: bool = False) -> None:
         """One message, as Home Assistant publishes a button press or its ``online`` status."""

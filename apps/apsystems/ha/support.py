@@ -12,6 +12,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +210,18 @@ def stop_app(app: Hass, *parts: str) -> None:
         part = getattr(app, name, None)
         if part is not None:
             part.close()
+
+
+class CloudApp(Hass):
+    """An app that calls the API: AppDaemon's clock as a typed ``datetime``, and one ``terminate``
+    (``stop_app`` with its client)."""
+
+    def terminate(self) -> None:
+        stop_app(self)
+
+    def _now(self) -> datetime:
+        now: datetime = self.get_now()
+        return now
 
 
 _warned_once: set[str] = set()

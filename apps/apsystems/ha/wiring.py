@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol, TypeVar, cast
+from typing import Generic, NamedTuple, Protocol, TypeVar, cast
 
 from appdaemon.plugins.hass.hassapi import Hass
 
@@ -20,6 +20,8 @@ from apsystems.api.client import ApsystemsClient, RequestRecord
 from apsystems.budget.pacing import BudgetSettings, CallDecision, Plan, PollSource
 from apsystems.budget.solar_window import SolarWindow
 from apsystems.common.args import Credentials
+from apsystems.common.entities import Publisher
+from apsystems.ha.publisher import publisher_for
 
 
 class Budget(Protocol):
@@ -77,8 +79,18 @@ def budget_client(cfg: Credentials, budget: Budget, app_name: str) -> ApsystemsC
 ConfigT = TypeVar("ConfigT", bound=Credentials)
 
 
-def configured_client(app: Hass, parse: Callable[[], ConfigT]) -> tuple[ConfigT, Budget, ApsystemsClient]:
-    """Parse an app's arguments, find its budget and build its counted client; a bad value is logged and raised."""
+class Wired(NamedTuple, Generic[ConfigT]):
+    """What every spending app starts from: its options, its budget, its counted client, its publisher."""
+
+    cfg: ConfigT
+    budget: Budget
+    client: ApsystemsClient
+    publisher: Publisher
+
+
+def wire_app(app: Hass, parse: Callable[[], ConfigT], label: str) -> Wired[ConfigT]:
+    """Parse an app's arguments, find its budget, build its counted client and the publisher its
+    ``publish`` asks for; a bad value is logged (naming it) and raised."""
     try:
         cfg = parse()
         budget = find_budget(app, cfg.budget)
@@ -86,7 +98,13 @@ def configured_client(app: Hass, parse: Callable[[], ConfigT]) -> tuple[ConfigT,
     except ValueError as exc:
         app.log(f"Configuration error: {exc}", level="ERROR")
         raise
-    return cfg, budget, client
+    try:
+        publisher = publisher_for(app, label)
+    except ValueError as exc:
+        client.close()
+        app.log(f"Configuration error: {exc}", level="ERROR")
+        raise
+    return Wired(cfg, budget, client, publisher)
 
 
 _owners: dict[str, str] = {}

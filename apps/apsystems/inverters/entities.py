@@ -103,15 +103,20 @@ def entity_specs(
 def scan_button(sid: str) -> Entity:
     """``button.apsystems_<sid>_scan_inverters``: what the ``apsystems_scan_inverters`` event does."""
     device = system_device(sid)
-    return Entity(f"button.apsystems_{sid.lower()}_scan_inverters", f"{device.name} scan inverters", device,
-                  icon="mdi:magnify")
+    return Entity(
+        f"button.apsystems_{sid.lower()}_scan_inverters", f"{device.name} scan inverters", device, icon="mdi:magnify"
+    )
 
 
 def refresh_button(sid: str) -> Entity:
     """``button.apsystems_<sid>_refresh_inverters``: what the ``apsystems_refresh_inverters`` event does."""
     device = system_device(sid)
-    return Entity(f"button.apsystems_{sid.lower()}_refresh_inverters", f"{device.name} refresh inverters", device,
-                  icon="mdi:refresh")
+    return Entity(
+        f"button.apsystems_{sid.lower()}_refresh_inverters",
+        f"{device.name} refresh inverters",
+        device,
+        icon="mdi:refresh",
+    )
 
 
 def ecu_entity(eid: str, sid: str) -> Entity:
@@ -121,8 +126,14 @@ def ecu_entity(eid: str, sid: str) -> Entity:
     ``publish: mqtt``: a device exists there only through an entity that describes it.
     """
     device = ecu_device(eid, sid)
-    return Entity(f"sensor.apsystems_ecu_{eid.strip().lower()}_inverters", f"{device.name} inverters", device,
-                  unit="inverters", state_class="measurement", icon="mdi:router-wireless")
+    return Entity(
+        f"sensor.apsystems_ecu_{eid.strip().lower()}_inverters",
+        f"{device.name} inverters",
+        device,
+        unit="inverters",
+        state_class="measurement",
+        icon="mdi:router-wireless",
+    )
 
 
 def entity_ids(uid: str, model: str | None, channels: int) -> list[str]:
