@@ -35,6 +35,7 @@ demo: $(STAMP)
 ## (exit code 5, "no tests ran", fails; a missing Home Assistant fails instead of skipping).
 test: $(STAMP) e2e-env
 	$(PY) -m ruff check apps fakes tests scripts benchmarks
+	$(PY) -m ruff format --check apps fakes tests scripts benchmarks
 	$(PY) -m mypy
 	APS_E2E_REQUIRED=1 $(NETNS) $(PY) -m pytest
 
@@ -44,6 +45,7 @@ e2e: $(STAMP) e2e-env
 
 lint: $(STAMP)
 	$(PY) -m ruff check apps fakes tests scripts benchmarks
+	$(PY) -m ruff format --check apps fakes tests scripts benchmarks
 	$(PY) -m mypy
 
 ## The release zip (dist/apsystems-chargehq-<version>.zip) and its SHA-256; same bytes for the same commit.
