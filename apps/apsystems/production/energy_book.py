@@ -23,17 +23,24 @@ HOURS = 24
 EPSILON_KWH = 0.005
 
 
+def minute_of_day(label: str) -> int | None:
+    """The minute a 5-minute curve's ``HH:mm`` label stands at (``24:00`` ends the day); None when
+    it is no such label."""
+    try:
+        hours, minutes = (int(part) for part in label.split(":", 1))
+    except ValueError:
+        return None
+    return hours * 60 + minutes if 0 <= hours <= 24 and 0 <= minutes < 60 else None
+
+
 def bin_minutely_by_hour(times: tuple[str, ...], energy_kwh: tuple[float | None, ...]) -> list[float]:
     """24 hourly kWh values from 5-minute energy; a label ``HH:mm`` ends its interval."""
     hourly = [0.0] * HOURS
     for label, value in zip(times, energy_kwh, strict=False):
-        if value is None:
+        minute = minute_of_day(label)
+        if value is None or minute is None:
             continue
-        try:
-            hours, minutes = (int(part) for part in label.split(":", 1))
-        except ValueError:
-            continue
-        index = max(0, (hours * 60 + minutes - 1) // 60)
+        index = max(0, (minute - 1) // 60)
         if index < HOURS:
             hourly[index] += value
     return [round(v, 4) for v in hourly]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from apsystems.api.records import EcuMinutely, EnergySummary
+from apsystems.production.energy_book import minute_of_day
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -73,21 +74,13 @@ def point_spans(times: tuple[str, ...]) -> list[timedelta]:
     spans: list[timedelta] = []
     previous = 0
     for label in times:
-        minute = _minute_of_day(label)
-        if minute is None or (minute <= previous and spans):
+        minute = minute_of_day(label)
+        if minute is None or minute <= previous:
             spans.append(CURVE_STEP)
             continue
         spans.append(timedelta(minutes=max(minute - previous, CURVE_STEP_MINUTES)))
         previous = minute
     return spans
-
-
-def _minute_of_day(label: str) -> int | None:
-    try:
-        hours, minutes = (int(part) for part in label.split(":", 1))
-    except ValueError:
-        return None
-    return hours * 60 + minutes if 0 <= hours <= 24 and 0 <= minutes < 60 else None
 
 
 class PlausibilityGuard:
