@@ -91,17 +91,15 @@ class Wired(NamedTuple, Generic[ConfigT]):
 def wire_app(app: Hass, parse: Callable[[], ConfigT], label: str) -> Wired[ConfigT]:
     """Parse an app's arguments, find its budget, build its counted client and the publisher its
     ``publish`` asks for; a bad value is logged (naming it) and raised."""
+    client: ApsystemsClient | None = None
     try:
         cfg = parse()
         budget = find_budget(app, cfg.budget)
         client = budget_client(cfg, budget, app.name)
-    except ValueError as exc:
-        app.log(f"Configuration error: {exc}", level="ERROR")
-        raise
-    try:
         publisher = publisher_for(app, label)
     except ValueError as exc:
-        client.close()
+        if client is not None:  # the publish options were wrong: nothing else will close it
+            client.close()
         app.log(f"Configuration error: {exc}", level="ERROR")
         raise
     return Wired(cfg, budget, client, publisher)
